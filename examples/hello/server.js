@@ -1,0 +1,25 @@
+// The quickstart app: answers on PORT, reports its release, shuts down gracefully on SIGTERM.
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+
+const message = readFileSync(new URL('./message.txt', import.meta.url), 'utf8').trim();
+const release = process.env.SLIPWAY_RELEASE ?? 'dev';
+
+const server = http.createServer((req, res) => {
+  if (req.url === '/healthz') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    return res.end('ok\n');
+  }
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end(`${message} (release ${release}, instance ${process.env.SLIPWAY_INSTANCE ?? 'local'})\n`);
+});
+
+server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+  console.log(`hello ${release} listening on ${server.address().port}`);
+});
+
+process.on('SIGTERM', () => {
+  console.log('SIGTERM: finishing in-flight requests');
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+});

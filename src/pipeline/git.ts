@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { SlipwayError } from '../core/errors.ts';
+
+export interface GitResult { code: number; stdout: string; stderr: string }
+
+/** Runs git with no prompts (a missing credential must fail, not hang the server). */
+export function git(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd: opts.cwd,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs ?? 120_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+async function mustGit(args: string[], what: string, opts: { cwd?: string } = {}): Promise<string> {
+  const r = await git(args, opts);
+  if (r.code !== 0) throw new SlipwayError('git.failed', `${what} failed: ${lastLine(r.stderr)}`, { status: 502 });
+  return r.stdout;
+}
+
+const lastLine = (text: string) => text.trim().split('\n').filter(Boolean).at(-1) ?? 'git exited with an error';
+
+/** Checks, before anything is stored, that the repository answers and has the branch. */
+export async function checkRemote(repo: string, branch: string): Promise<string> {
+  const r = await git(['ls-remote', '--heads', repo, `refs/heads/${branch}`], { timeoutMs: 30_000 });
+  if (r.code !== 0) {
+    throw new SlipwayError('app.repo_unreachable', `cannot read git repository "${repo}": ${lastLine(r.stderr)}`, {
+      hint: 'give a path or URL that `git ls-remote` can read from the server machine',
+    });
+  }
+  const line = r.stdout.trim().split('\n').find(Boolean);
+  if (!line) {
+    const heads = await git(['ls-remote', '--heads', repo], { timeoutMs: 30_000 });
+    const names = heads.stdout.trim().split('\n').filter(Boolean).map((l) => l.split('refs/heads/')[1]);
+    throw new SlipwayError('app.branch_missing', `repository "${repo}" has no branch "${branch}"`, {
+      hint: names.length ? `branches: ${names.slice(0, 10).join(', ')}; pick one with --branch` : 'the repository has no branches yet: push a commit first',
+    });
+  }
+  return line.split(/\s+/)[0];
+}
+
+/** A bare mirror per app, so checkouts never touch the team's own working copy. */
+export async function ensureMirror(repo: string, mirror: string): Promise<void> {
+  const r = await git(['--git-dir', mirror, 'rev-parse', '--git-dir']);
+  if (r.code === 0) return;
+  await mustGit(['init', '--bare', '--quiet', mirror], 'git init');
+  await mustGit(['--git-dir', mirror, 'remote', 'add', 'origin', repo], 'git remote add');
+}
+
+/** Fetches `ref` (a branch name or commit) and returns the full commit sha it points to. */
+export async function fetchRef(mirror: string, ref: string): Promise<string> {
+  const isSha = /^[0-9a-f]{7,40}$/.test(ref);
+  if (!isSha) {
+    await mustGit(['--git-dir', mirror, 'fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${ref}:refs/heads/${ref}`], `git fetch ${ref}`);
+    return (await mustGit(['--git-dir', mirror, 'rev-parse', `refs/heads/${ref}^{commit}`], 'git rev-parse')).trim();
+  }
+  const local = await git(['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  if (local.code === 0) return local.stdout.trim();
+  await mustGit(['--git-dir', mirror, 'fetch', '--quiet', '--no-tags', 'origin', '+refs/heads/*:refs/heads/*'], 'git fetch');
+  const again = await git(['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  if (again.code !== 0) throw new SlipwayError('git.unknown_ref', `"${ref}" is neither a branch nor a commit of the repository`, { status: 404 });
+  return again.stdout.trim();
+}
+
+export async function commitInfo(mirror: string, commit: string): Promise<{ author: string; message: string }> {
+  const out = await mustGit(['--git-dir', mirror, 'log', '-1', '--format=%an <%ae>%x00%s', commit], 'git log');
+  const [author, message] = out.trim().split('\0');
+  return { author, message };
+}
+
+/** Exports exactly `commit` into `dir` (no .git), via git archive piped into tar. */
+export function checkout(mirror: string, commit: string, dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const archive = spawn('git', ['--git-dir', mirror, 'archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const untar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    archive.stderr.on('data', (d) => { stderr += d; });
+    untar.stderr.on('data', (d) => { stderr += d; });
+    archive.stdout.pipe(untar.stdin);
+    archive.once('error', reject);
+    untar.once('error', reject);
+    untar.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`checkout of ${commit} failed: ${stderr.trim()}`))));
+  });
+}

@@ -1,0 +1,195 @@
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../core/clock.ts';
+import { conflict, notFound } from '../core/errors.ts';
+import type { EventLog } from '../core/events.ts';
+import type { ArtifactStore } from '../artifact/store.ts';
+import { parseSpec } from '../spec/parse.ts';
+import type { Store } from '../store/store.ts';
+import type { App, Artifact, LogLine, Run } from '../store/types.ts';
+import { executeRun, type RunControl } from './execute.ts';
+import { checkRemote, commitInfo, ensureMirror, fetchRef, git } from './git.ts';
+
+const MAX_PARALLEL_RUNS = 2;
+
+export interface PipelineDeps {
+  store: Store;
+  events: EventLog;
+  clock: Clock;
+  artifacts: ArtifactStore;
+  dataDir: string;
+  pollIntervalMs: number;
+  onArtifact: (artifact: Artifact) => void;
+}
+
+/**
+ * Triggers (poll, webhook, manual) turn commits into runs; runs queue per app and execute one at
+ * a time per app. Live output is published on `logs` as `run:<id>` events.
+ */
+export class Pipeline {
+  readonly logs = new EventEmitter();
+  private readonly d: PipelineDeps;
+  private readonly active = new Map<string, { runId: string; handle: RunControl; done?: Promise<void> }>();
+  private stopped = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private readonly pollErrors = new Map<string, string>();
+
+  constructor(deps: PipelineDeps) {
+    this.d = deps;
+    this.logs.setMaxListeners(0);
+    mkdirSync(path.join(deps.dataDir, 'repos'), { recursive: true });
+    mkdirSync(path.join(deps.dataDir, 'work'), { recursive: true });
+  }
+
+  mirrorOf(app: string): string {
+    return path.join(this.d.dataDir, 'repos', `${app}.git`);
+  }
+
+  /** Runs interrupted by a control-plane restart go back to the queue; polling starts. */
+  start(): void {
+    for (const run of this.d.store.runsInState('running')) {
+      this.d.store.updateRun(run.id, { state: 'queued', startedAt: null });
+      this.d.events.record({ kind: 'run.requeued', app: run.app, message: `run ${run.id} was interrupted by a restart and runs again` });
+    }
+    this.pump();
+    this.pollTimer = setInterval(() => void this.pollAll(), this.d.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  /** Stops polling and interrupts running steps; their runs resume on the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    const running = [...this.active.values()];
+    for (const { handle } of running) { handle.shutdown = true; handle.current?.cancel(); }
+    await Promise.all(running.map((r) => r.done));
+  }
+
+  /** `slipway app create`: the repository must answer, have the branch and a valid slipway.yaml. */
+  async createApp(repo: string, branch: string, actor: string): Promise<{ app: App; run: Run }> {
+    const head = await checkRemote(repo, branch);
+    const tmp = path.join(this.d.dataDir, 'repos', `.new-${process.pid}-${Date.now()}.git`);
+    try {
+      await ensureMirror(repo, tmp);
+      await fetchRef(tmp, branch);
+      const shown = await git(['--git-dir', tmp, 'show', `${head}:slipway.yaml`]);
+      if (shown.code !== 0) throw conflict('app.no_spec', `branch "${branch}" of ${repo} has no slipway.yaml at the repository root`, 'add one (see examples/hello/slipway.yaml), commit, and run app create again');
+      const spec = parseSpec(shown.stdout, 'slipway.yaml');
+      if (this.d.store.getApp(spec.app)) throw conflict('app.exists', `an app named "${spec.app}" already exists`, 'app names come from `app:` in slipway.yaml and are unique per server');
+      renameSync(tmp, this.mirrorOf(spec.app));
+      const app: Omit<App, 'lastSeenCommit'> = { name: spec.app, repo, branch, createdAt: this.d.clock.now(), createdBy: actor };
+      this.d.store.createApp(app);
+      this.d.store.syncEnvironments(spec.app, spec.environments.map((e) => e.name));
+      this.d.store.setLastSeenCommit(spec.app, head);
+      this.d.events.record({ kind: 'app.created', app: spec.app, actor, after: { repo, branch } });
+      const run = await this.enqueue(spec.app, head, 'create');
+      return { app: { ...app, lastSeenCommit: head }, run };
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** `slipway trigger` and the git hook: fetch `ref` (default: the app's branch) and queue its commit. */
+  async trigger(appName: string, ref: string | undefined, trigger: string, force: boolean): Promise<{ run: Run; created: boolean }> {
+    const app = this.requireApp(appName);
+    const commit = await fetchRef(this.mirrorOf(app.name), ref ?? app.branch);
+    if (!ref || ref === app.branch) this.d.store.setLastSeenCommit(app.name, commit);
+    const existing = this.d.store.findRunForCommit(app.name, commit);
+    if (existing && !force) return { run: existing, created: false };
+    return { run: await this.enqueue(app.name, commit, trigger), created: true };
+  }
+
+  cancel(runId: string, actor: string): Run {
+    const run = this.d.store.getRun(runId);
+    if (!run) throw notFound('run', runId);
+    if (run.state !== 'queued' && run.state !== 'running') throw conflict('run.finished', `run ${runId} already ${run.state}`, 'only queued or running runs can be cancelled');
+    const active = this.active.get(run.app);
+    if (run.state === 'queued') {
+      this.d.store.updateRun(runId, { state: 'cancelled', error: `cancelled by ${actor}`, finishedAt: this.d.clock.now() });
+    } else if (active?.runId === runId) {
+      active.handle.cancelled = true;
+      active.handle.current?.cancel();
+    }
+    this.d.events.record({ kind: 'run.cancelled', app: run.app, actor, message: `run ${runId} cancelled` });
+    return this.d.store.getRun(runId)!;
+  }
+
+  requireApp(name: string): App {
+    const app = this.d.store.getApp(name);
+    if (!app) throw notFound('app', name, 'list apps with `slipway apps`');
+    return app;
+  }
+
+  private async enqueue(app: string, commit: string, trigger: string): Promise<Run> {
+    const mirror = this.mirrorOf(app);
+    const info = await commitInfo(mirror, commit).catch(() => ({ author: null, message: null }));
+    const number = this.d.store.nextRunNumber(app);
+    const run: Run = {
+      id: `${app}-${number}`, app, number, commit, branch: this.d.store.getApp(app)!.branch, author: info.author, message: info.message,
+      trigger, state: 'queued', error: null, artifact: null, queuedAt: this.d.clock.now(), startedAt: null, finishedAt: null,
+    };
+    this.d.store.insertRun(run);
+    this.d.events.record({ kind: 'run.queued', app, after: { run: run.id, commit, trigger } });
+    this.pump();
+    return run;
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    for (const run of this.d.store.runsInState('queued')) {
+      if (this.active.size >= MAX_PARALLEL_RUNS) return;
+      if (this.active.has(run.app)) continue;
+      const handle: RunControl = {};
+      const entry: { runId: string; handle: RunControl; done?: Promise<void> } = { runId: run.id, handle };
+      this.active.set(run.app, entry);
+      entry.done = this.execute(run, handle);
+    }
+  }
+
+  private async execute(run: Run, handle: RunControl): Promise<void> {
+    try {
+      const artifact = await executeRun({
+        store: this.d.store, clock: this.d.clock, artifacts: this.d.artifacts, workRoot: path.join(this.d.dataDir, 'work'),
+        mirrorOf: (app) => this.mirrorOf(app), publishLog: (id, line: LogLine) => this.logs.emit(`run:${id}`, line),
+      }, run, handle);
+      if (handle.shutdown) return;
+      const finished = this.d.store.getRun(run.id)!;
+      this.d.events.record({ kind: `run.${finished.state}`, app: run.app, after: { run: run.id, commit: run.commit, artifact: finished.artifact }, message: finished.error });
+      if (artifact) this.d.onArtifact(artifact);
+    } catch (err) {
+      console.error(`slipway: run ${run.id} crashed:`, err);
+    } finally {
+      this.active.delete(run.app);
+      this.logs.emit(`run:${run.id}`, null);
+      this.pump();
+    }
+  }
+
+  /** Branch heads move → one run per new commit. A repository that stops answering is reported once. */
+  private async pollAll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      for (const app of this.d.store.listApps()) {
+        try {
+          const head = await fetchRef(this.mirrorOf(app.name), app.branch);
+          this.pollErrors.delete(app.name);
+          if (head === app.lastSeenCommit) continue;
+          this.d.store.setLastSeenCommit(app.name, head);
+          if (!this.d.store.findRunForCommit(app.name, head)) await this.enqueue(app.name, head, 'poll');
+        } catch (err) {
+          const message = (err as Error).message;
+          if (this.pollErrors.get(app.name) !== message) {
+            this.pollErrors.set(app.name, message);
+            this.d.events.record({ kind: 'app.poll_failed', app: app.name, message });
+            console.error(`slipway: polling ${app.name} failed: ${message}`);
+          }
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+}

@@ -1,0 +1,217 @@
+import { openDb, transaction, type Db, type Row } from './db.ts';
+import { fromRow, setClause, toSql } from './rows.ts';
+import type {
+  App, Artifact, Deployment, EnvironmentRecord, Gate, Instance, LogLine, OpEvent, Release, Run, RunStep,
+} from './types.ts';
+
+const RUN = { rename: { commit_sha: 'commit' } };
+const RUN_RENAME = { commit: 'commit_sha' };
+const ARTIFACT = { json: ['manifest'], rename: { commit_sha: 'commit' } };
+const INSTANCE = { bool: ['healthy', 'routed'] };
+
+/**
+ * The control plane's state behind one object. Today node:sqlite; the methods are the seam a
+ * PostgreSQL implementation would fill. Calls are synchronous because node:sqlite is.
+ */
+export class Store {
+  readonly db: Db;
+
+  constructor(file: string) {
+    this.db = openDb(file);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  tx<T>(fn: () => T): T {
+    return transaction(this.db, fn);
+  }
+
+  private all<T>(sql: string, params: (string | number | null)[], opts?: Parameters<typeof fromRow>[1]): T[] {
+    return (this.db.prepare(sql).all(...params) as Row[]).map((r) => fromRow<T>(r, opts)!);
+  }
+
+  private one<T>(sql: string, params: (string | number | null)[], opts?: Parameters<typeof fromRow>[1]): T | undefined {
+    return fromRow<T>(this.db.prepare(sql).get(...params) as Row | undefined, opts);
+  }
+
+  private run(sql: string, ...params: (string | number | null)[]): void {
+    this.db.prepare(sql).run(...params);
+  }
+
+  // ── apps ──
+  createApp(app: Omit<App, 'lastSeenCommit'>): void {
+    this.run('INSERT INTO apps (name, repo, branch, created_at, created_by) VALUES (?, ?, ?, ?, ?)', app.name, app.repo, app.branch, app.createdAt, app.createdBy);
+  }
+  getApp(name: string): App | undefined {
+    return this.one<App>('SELECT name, repo, branch, last_seen_commit, created_at, created_by FROM apps WHERE name = ?', [name]);
+  }
+  listApps(): App[] {
+    return this.all<App>('SELECT name, repo, branch, last_seen_commit, created_at, created_by FROM apps ORDER BY name', []);
+  }
+  setLastSeenCommit(app: string, commit: string): void {
+    this.run('UPDATE apps SET last_seen_commit = ? WHERE name = ?', commit, app);
+  }
+  nextRunNumber(app: string): number {
+    this.run('UPDATE apps SET run_counter = run_counter + 1 WHERE name = ?', app);
+    return (this.db.prepare('SELECT run_counter FROM apps WHERE name = ?').get(app) as { run_counter: number }).run_counter;
+  }
+
+  // ── runs ──
+  insertRun(run: Run): void {
+    this.run(
+      'INSERT INTO runs (id, app, number, commit_sha, branch, author, message, trigger, state, error, artifact, queued_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      run.id, run.app, run.number, run.commit, run.branch, run.author, run.message, run.trigger, run.state, run.error, run.artifact, run.queuedAt, run.startedAt, run.finishedAt,
+    );
+  }
+  updateRun(id: string, patch: Partial<Run>): void {
+    const { sql, values } = setClause(patch, RUN_RENAME);
+    if (sql) this.run(`UPDATE runs SET ${sql} WHERE id = ?`, ...values, id);
+  }
+  getRun(id: string): Run | undefined {
+    return this.one<Run>('SELECT * FROM runs WHERE id = ?', [id], RUN);
+  }
+  listRuns(app: string, limit = 50): Run[] {
+    return this.all<Run>('SELECT * FROM runs WHERE app = ? ORDER BY number DESC LIMIT ?', [app, limit], RUN);
+  }
+  runsInState(...states: string[]): Run[] {
+    return this.all<Run>(`SELECT * FROM runs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY queued_at`, states, RUN);
+  }
+  findRunForCommit(app: string, commit: string): Run | undefined {
+    return this.one<Run>('SELECT * FROM runs WHERE app = ? AND commit_sha = ? ORDER BY number DESC LIMIT 1', [app, commit], RUN);
+  }
+
+  // ── run steps and their output ──
+  insertSteps(steps: RunStep[]): void {
+    const stmt = this.db.prepare('INSERT INTO run_steps (run_id, idx, name, phase, command, state) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const s of steps) stmt.run(s.runId, s.idx, s.name, s.phase, s.command, s.state);
+  }
+  updateStep(runId: string, idx: number, patch: Partial<RunStep>): void {
+    const { sql, values } = setClause(patch);
+    if (sql) this.run(`UPDATE run_steps SET ${sql} WHERE run_id = ? AND idx = ?`, ...values, runId, idx);
+  }
+  listSteps(runId: string): RunStep[] {
+    return this.all<RunStep>('SELECT * FROM run_steps WHERE run_id = ? ORDER BY idx', [runId]);
+  }
+  appendLog(runId: string, lines: LogLine[]): void {
+    const stmt = this.db.prepare('INSERT INTO run_log (run_id, seq, step, ts, stream, line) VALUES (?, ?, ?, ?, ?, ?)');
+    this.tx(() => { for (const l of lines) stmt.run(runId, l.seq, l.step, l.ts, l.stream, l.line); });
+  }
+  readLog(runId: string, afterSeq = -1, step?: number): LogLine[] {
+    if (step === undefined) return this.all<LogLine>('SELECT seq, step, ts, stream, line FROM run_log WHERE run_id = ? AND seq > ? ORDER BY seq', [runId, afterSeq]);
+    return this.all<LogLine>('SELECT seq, step, ts, stream, line FROM run_log WHERE run_id = ? AND seq > ? AND step = ? ORDER BY seq', [runId, afterSeq, step]);
+  }
+  tailLog(runId: string, step: number, lines: number): LogLine[] {
+    return this.all<LogLine>('SELECT seq, step, ts, stream, line FROM run_log WHERE run_id = ? AND step = ? ORDER BY seq DESC LIMIT ?', [runId, step, lines]).reverse();
+  }
+
+  // ── artifacts and releases ──
+  insertArtifact(a: Artifact): void {
+    this.run('INSERT OR IGNORE INTO artifacts (digest, app, version, run_id, commit_sha, size, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      a.digest, a.app, a.version, a.runId, a.commit, a.size, JSON.stringify(a.manifest), a.createdAt);
+  }
+  getArtifact(digest: string): Artifact | undefined {
+    return this.one<Artifact>('SELECT * FROM artifacts WHERE digest = ?', [digest], ARTIFACT);
+  }
+  listArtifacts(app: string): Artifact[] {
+    return this.all<Artifact>('SELECT * FROM artifacts WHERE app = ? ORDER BY created_at DESC', [app], ARTIFACT);
+  }
+  insertRelease(r: Release): void {
+    this.run('INSERT INTO releases (id, app, env, version, artifact, config, config_digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      r.id, r.app, r.env, r.version, r.artifact, JSON.stringify(r.config), r.configDigest, r.createdAt);
+  }
+  getRelease(id: string): Release | undefined {
+    return this.one<Release>('SELECT * FROM releases WHERE id = ?', [id], { json: ['config'] });
+  }
+  countReleases(app: string, env: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM releases WHERE app = ? AND env = ?').get(app, env) as { n: number }).n;
+  }
+
+  // ── environments and gates ──
+  syncEnvironments(app: string, names: string[]): void {
+    names.forEach((name, position) =>
+      this.run('INSERT INTO environments (app, name, position) VALUES (?, ?, ?) ON CONFLICT (app, name) DO UPDATE SET position = excluded.position', app, name, position));
+  }
+  listEnvironments(app: string): EnvironmentRecord[] {
+    return this.all<EnvironmentRecord>('SELECT * FROM environments WHERE app = ? ORDER BY position', [app]);
+  }
+  getEnvironment(app: string, name: string): EnvironmentRecord | undefined {
+    return this.one<EnvironmentRecord>('SELECT * FROM environments WHERE app = ? AND name = ?', [app, name]);
+  }
+  setCurrentRelease(app: string, env: string, releaseId: string, at: number): void {
+    this.run('UPDATE environments SET current_release = ?, deployed_at = ? WHERE app = ? AND name = ?', releaseId, at, app, env);
+  }
+  openGate(app: string, env: string, artifact: string, at: number): void {
+    this.run("UPDATE gates SET state = 'superseded' WHERE app = ? AND env = ? AND state = 'waiting'", app, env);
+    this.run("INSERT INTO gates (app, env, artifact, state, created_at) VALUES (?, ?, ?, 'waiting', ?)", app, env, artifact, at);
+  }
+  waitingGate(app: string, env: string): Gate | undefined {
+    return this.one<Gate>("SELECT * FROM gates WHERE app = ? AND env = ? AND state = 'waiting' ORDER BY id DESC LIMIT 1", [app, env]);
+  }
+  decideGate(id: number, by: string, at: number): void {
+    this.run("UPDATE gates SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?", by, at, id);
+  }
+  listGates(app: string): Gate[] {
+    return this.all<Gate>('SELECT * FROM gates WHERE app = ? ORDER BY id DESC', [app]);
+  }
+
+  // ── deployments ──
+  insertDeployment(d: Deployment): void {
+    this.run('INSERT INTO deployments (id, app, env, number, from_release, to_release, strategy, state, reason, trigger, created_by, created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      d.id, d.app, d.env, d.number, d.fromRelease, d.toRelease, JSON.stringify(d.strategy), d.state, d.reason, d.trigger, d.createdBy, d.createdAt, d.startedAt, d.finishedAt);
+  }
+  updateDeployment(id: string, patch: Partial<Deployment>): void {
+    const { sql, values } = setClause(patch);
+    if (sql) this.run(`UPDATE deployments SET ${sql} WHERE id = ?`, ...values, id);
+  }
+  getDeployment(id: string): Deployment | undefined {
+    return this.one<Deployment>('SELECT * FROM deployments WHERE id = ?', [id], { json: ['strategy'] });
+  }
+  listDeployments(app: string, env?: string, limit = 50): Deployment[] {
+    if (env) return this.all<Deployment>('SELECT * FROM deployments WHERE app = ? AND env = ? ORDER BY number DESC LIMIT ?', [app, env, limit], { json: ['strategy'] });
+    return this.all<Deployment>('SELECT * FROM deployments WHERE app = ? ORDER BY created_at DESC LIMIT ?', [app, limit], { json: ['strategy'] });
+  }
+  activeDeployments(): Deployment[] {
+    return this.all<Deployment>("SELECT * FROM deployments WHERE state IN ('pending', 'progressing', 'rolling_back') ORDER BY created_at", [], { json: ['strategy'] });
+  }
+  nextDeploymentNumber(app: string, env: string): number {
+    return (this.db.prepare('SELECT coalesce(max(number), 0) + 1 AS n FROM deployments WHERE app = ? AND env = ?').get(app, env) as { n: number }).n;
+  }
+
+  // ── instances ──
+  insertInstance(i: Instance): void {
+    this.run('INSERT INTO instances (id, app, env, release_id, version, port, pid, state, healthy, routed, restarts, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      i.id, i.app, i.env, i.releaseId, i.version, i.port, i.pid, i.state, toSql(i.healthy), toSql(i.routed), i.restarts, i.createdAt, i.startedAt);
+  }
+  updateInstance(id: string, patch: Partial<Instance>): void {
+    const { sql, values } = setClause(patch);
+    if (sql) this.run(`UPDATE instances SET ${sql} WHERE id = ?`, ...values, id);
+  }
+  getInstance(id: string): Instance | undefined {
+    return this.one<Instance>('SELECT * FROM instances WHERE id = ?', [id], INSTANCE);
+  }
+  /** Instances that hold (or may hold) a process: everything not yet stopped. */
+  liveInstances(app?: string, env?: string): Instance[] {
+    const where = ["state NOT IN ('stopped', 'failed')"];
+    const params: string[] = [];
+    if (app) { where.push('app = ?'); params.push(app); }
+    if (env) { where.push('env = ?'); params.push(env); }
+    return this.all<Instance>(`SELECT * FROM instances WHERE ${where.join(' AND ')} ORDER BY created_at`, params, INSTANCE);
+  }
+
+  // ── operation events ──
+  recordEvent(e: Omit<OpEvent, 'seq'>): number {
+    const result = this.db.prepare('INSERT INTO events (ts, app, env, deployment, instance, kind, actor, before, after, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.ts, e.app, e.env, e.deployment, e.instance, e.kind, e.actor, toSql(e.before), toSql(e.after), e.message);
+    return Number(result.lastInsertRowid);
+  }
+  listEvents(filter: { app?: string; deployment?: string; after?: number; limit?: number }): OpEvent[] {
+    const where = ['seq > ?'];
+    const params: (string | number)[] = [filter.after ?? 0];
+    if (filter.app) { where.push('app = ?'); params.push(filter.app); }
+    if (filter.deployment) { where.push('deployment = ?'); params.push(filter.deployment); }
+    params.push(filter.limit ?? 500);
+    return this.all<OpEvent>(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`, params, { json: ['before', 'after'] });
+  }
+}
