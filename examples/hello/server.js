@@ -14,9 +14,12 @@ const server = http.createServer((req, res) => {
   res.end(`${message} (release ${release}, instance ${process.env.SLIPWAY_INSTANCE ?? 'local'})\n`);
 });
 
-server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
-  console.log(`hello ${release} listening on ${server.address().port}`);
-});
+// STARTUP_DELAY_MS makes a slow-starting service, to watch a rollout wait for health checks.
+setTimeout(() => {
+  server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+    console.log(`hello ${release} listening on ${server.address().port}`);
+  });
+}, Number(process.env.STARTUP_DELAY_MS ?? 0));
 
 process.on('SIGTERM', () => {
   console.log('SIGTERM: finishing in-flight requests');

@@ -20,12 +20,22 @@ export function probe(port: number, pathName: string, timeoutMs: number, host = 
   });
 }
 
+/** Until an instance first answers, probe this often: a new instance joins the router in ~0.1 s, not a full interval. */
+const STARTUP_PROBE_MS = 100;
+
+interface Tracked {
+  target: HealthTarget;
+  timer: NodeJS.Timeout | undefined;
+  healthy: boolean | undefined;
+  everHealthy: boolean;
+}
+
 /**
  * Checks every tracked instance on its own interval and reports transitions only, so the
  * controller hears "became healthy" / "became unhealthy" rather than a stream of probes.
  */
 export class HealthMonitor {
-  private readonly timers = new Map<string, { target: HealthTarget; timer: NodeJS.Timeout; healthy: boolean | undefined; busy: boolean }>();
+  private readonly tracked = new Map<string, Tracked>();
   private readonly onChange: (id: string, healthy: boolean) => void;
 
   constructor(onChange: (id: string, healthy: boolean) => void) {
@@ -33,24 +43,23 @@ export class HealthMonitor {
   }
 
   track(target: HealthTarget, known?: boolean): void {
-    const existing = this.timers.get(target.id);
+    const existing = this.tracked.get(target.id);
     if (existing && existing.target.port === target.port) return;
     this.untrack(target.id);
-    const entry = { target, healthy: known, busy: false, timer: setInterval(() => this.check(target.id), target.intervalMs) };
-    entry.timer.unref();
-    this.timers.set(target.id, entry);
-    void this.check(target.id);
+    const entry: Tracked = { target, timer: undefined, healthy: known, everHealthy: known === true };
+    this.tracked.set(target.id, entry);
+    void this.check(entry);
   }
 
   untrack(id: string): void {
-    const entry = this.timers.get(id);
-    if (entry) clearInterval(entry.timer);
-    this.timers.delete(id);
+    const entry = this.tracked.get(id);
+    if (entry) clearTimeout(entry.timer);
+    this.tracked.delete(id);
   }
 
   /** A failure seen elsewhere (e.g. the router's connection error) counts as a failed probe. */
   markUnhealthy(id: string): void {
-    const entry = this.timers.get(id);
+    const entry = this.tracked.get(id);
     if (entry && entry.healthy !== false) {
       entry.healthy = false;
       this.onChange(id, false);
@@ -58,19 +67,19 @@ export class HealthMonitor {
   }
 
   stop(): void {
-    for (const id of [...this.timers.keys()]) this.untrack(id);
+    for (const id of [...this.tracked.keys()]) this.untrack(id);
   }
 
-  private async check(id: string): Promise<void> {
-    const entry = this.timers.get(id);
-    if (!entry || entry.busy) return;
-    entry.busy = true;
+  private async check(entry: Tracked): Promise<void> {
     const healthy = await probe(entry.target.port, entry.target.path, entry.target.timeoutMs);
-    entry.busy = false;
-    if (this.timers.get(id) !== entry) return;
+    if (this.tracked.get(entry.target.id) !== entry) return;
+    if (healthy) entry.everHealthy = true;
     if (healthy !== entry.healthy) {
       entry.healthy = healthy;
-      this.onChange(id, healthy);
+      this.onChange(entry.target.id, healthy);
     }
+    const delay = entry.everHealthy ? entry.target.intervalMs : Math.min(STARTUP_PROBE_MS, entry.target.intervalMs);
+    entry.timer = setTimeout(() => void this.check(entry), delay);
+    entry.timer.unref();
   }
 }

@@ -35,7 +35,9 @@ export class LocalDriver implements RuntimeDriver {
     mkdirSync(path.dirname(log), { recursive: true });
     const fd = openSync(log, 'a');
     try {
-      const child = spawn('/bin/sh', ['-c', spec.command], {
+      // A simple command replaces the shell (exec), so the instance is one process with one PID.
+      const command = /[;&|()\n]/.test(spec.command) ? spec.command : `exec ${spec.command}`;
+      const child = spawn('/bin/sh', ['-c', command], {
         cwd: spec.workdir,
         detached: true,
         stdio: ['ignore', fd, fd],

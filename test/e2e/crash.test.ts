@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { exampleRepo, type TestRepo } from '../helpers/repo.ts';
+import { get, load } from '../helpers/load.ts';
+import { processesOf, startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const HOST = 'hello.staging.localhost';
+
+/** Three instances that take a moment to start, so a rollout spans several seconds. */
+function slowRepo(t: Parameters<typeof exampleRepo>[0]): TestRepo {
+  const repo = exampleRepo(t, 'hello');
+  const spec = readFileSync(`${repo.path}/slipway.yaml`, 'utf8')
+    .replace('  instances: 2', '  instances: 3\n  env:\n    STARTUP_DELAY_MS: "400"');
+  repo.commit({ 'slipway.yaml': spec }, 'three slow instances');
+  return repo;
+}
+
+async function staging(s: TestServer) {
+  return (await s.json('status', 'hello')).environments.find((e: any) => e.name === 'staging');
+}
+
+async function waitSettled(s: TestServer, version: string) {
+  return waitFor(async () => {
+    const e = await staging(s);
+    const ok = e?.release?.version === version && ['succeeded', 'failed'].includes(e.deployment?.state)
+      && e.instances.length === 3 && e.instances.every((i: any) => i.release === version && i.healthy && i.state === 'running');
+    return ok ? e : undefined;
+  }, 45_000, `staging to settle on ${version}`);
+}
+
+/** Every process of the data dir belongs to an instance the control plane knows: nothing orphaned. */
+function assertNoOrphans(s: TestServer, instances: any[]) {
+  const known = new Set(instances.map((i: any) => i.id));
+  for (const pid of processesOf(s.dataDir)) {
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const id = env.find((v) => v.startsWith('SLIPWAY_INSTANCE='))?.slice('SLIPWAY_INSTANCE='.length);
+    assert.ok(id && known.has(id), `process ${pid} (${id}) is not a known instance: orphaned`);
+  }
+  assert.equal(new Set(instances.map((i: any) => i.pid)).size, instances.length);
+}
+
+/** Waits until the deployment to `version` has recorded `kind` at least `count` times. */
+async function waitForEvent(s: TestServer, version: string, kind: string, count: number) {
+  return waitFor(async () => {
+    const list = await s.json('deployments', 'hello', '--env', 'staging');
+    const dep = list.find((d: any) => d.to === version);
+    if (!dep) return undefined;
+    const detail = await s.json('deployment', dep.id);
+    return detail.events.filter((e: any) => e.kind === kind).length >= count ? dep : undefined;
+  }, 30_000, `${kind} ×${count} in the deployment to ${version}`);
+}
+
+test('SIGKILL of the control plane at several points of a rolling deployment: it resumes, serves, orphans nothing', async (t) => {
+  const s = await startServer(t);
+  const repo = slowRepo(t);
+  assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
+  await waitSettled(s, 'v1');
+
+  // Each kill point lands in a different phase of the rollout: while the first new instance
+  // starts, after it joined the router, and while an old instance drains.
+  const points: [string, number][] = [['instance.start.done', 1], ['instance.routed', 1], ['instance.draining', 2]];
+  let version = 1;
+  for (const [kind, count] of points) {
+    version++;
+    repo.commit({ 'message.txt': `version ${version}\n` }, `v${version}`);
+    await waitForEvent(s, `v${version}`, kind, count);
+    await s.restart('SIGKILL');
+    const settled = await waitSettled(s, `v${version}`);
+    assert.equal(settled.deployment.state, 'succeeded', `deployment to v${version} after a kill at ${kind}: ${settled.deployment.reason}`);
+    const res = await get(s.routerPort, HOST);
+    assert.equal(res.status, 200);
+    assert.equal(res.release, `v${version}`);
+    // Stopping old instances finishes asynchronously; give it a moment, then nothing may be left over.
+    await waitFor(async () => processesOf(s.dataDir).length === 3 || undefined, 15_000, 'only the three current instances to remain');
+    assertNoOrphans(s, (await staging(s)).instances);
+  }
+});
+
+test('a crashed instance is restarted with backoff and reported, and the router drops no GET', async (t) => {
+  const s = await startServer(t);
+  const repo = exampleRepo(t, 'hello');
+  assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
+  const before = await waitFor(async () => {
+    const e = await staging(s);
+    return e?.instances.length === 2 && e.instances.every((i: any) => i.healthy) ? e : undefined;
+  }, 30_000, 'staging to run');
+
+  const traffic = load(s.routerPort, HOST);
+  await new Promise((r) => setTimeout(r, 300));
+  const victim = before.instances[0];
+  process.kill(victim.pid, 'SIGKILL');
+  const after = await waitFor(async () => {
+    const e = await staging(s);
+    const i = e.instances.find((x: any) => x.id === victim.id);
+    return i && i.restarts === 1 && i.healthy && i.pid !== victim.pid ? i : undefined;
+  }, 20_000, 'the crashed instance to come back');
+  await new Promise((r) => setTimeout(r, 300));
+  const result = await traffic.stop();
+  assert.equal(result.failed, 0, `failed GETs: ${result.failures.slice(0, 5).join(', ')}`);
+  assert.ok(result.ok > 50, `load ran (${result.ok} requests)`);
+  assert.notEqual(after.port, 0);
+
+  const events = await fetch(`${s.apiUrl}/api/v1/events?app=hello`, { headers: { authorization: `Bearer ${s.token}` } }).then((r) => r.json());
+  const kinds = events.events.filter((e: any) => e.instance === victim.id).map((e: any) => e.kind);
+  assert.ok(kinds.includes('instance.crashed') && kinds.includes('instance.restarted'), `crash reported: ${kinds.join(', ')}`);
+});
