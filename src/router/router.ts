@@ -25,6 +25,8 @@ interface Route {
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 const SUFFIX = '.localhost';
+/** A backend that holds a request this long without a byte is treated as hung (504). */
+const UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
 
 export interface RouterOptions {
   /** Told synchronously on a connection error so the control plane can stop routing there. */
@@ -156,16 +158,19 @@ export class Router {
       up.once('end', done);
       up.once('error', () => { done(); res.destroy(); });
     });
-    upstream.once('error', (err) => {
+    upstream.setTimeout(UPSTREAM_IDLE_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
+    upstream.once('error', (err: NodeJS.ErrnoException) => {
       done();
       if (res.headersSent) return res.destroy();
-      // A connection that never produced a response: this backend is out until proven healthy.
-      if (!upstream.reusedSocket || (err as NodeJS.ErrnoException).code !== 'ECONNRESET') {
+      if (err.code === 'ETIMEDOUT') return reply(res, 504, `${name}: the instance did not answer within ${UPSTREAM_IDLE_TIMEOUT_MS / 1000}s\n`);
+      // A connection that never produced a response: this backend is out until a probe passes.
+      // (A reset on a reused keep-alive socket only means the instance closed an idle connection.)
+      if (!(upstream.reusedSocket && err.code === 'ECONNRESET')) {
         backend.down = true;
         this.onBackendError(backend.id, err);
       }
       if (retriesLeft > 0) return this.forward(req, res, route, name, retriesLeft - 1, backend);
-      reply(res, 502, `${name}: the instance failed to answer (${(err as NodeJS.ErrnoException).code ?? err.message})\n`);
+      reply(res, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
     });
     res.once('close', () => { if (!upstream.writableFinished || !res.writableFinished) { upstream.destroy(); done(); } });
     if (retriesLeft > 0 || failed) upstream.end();

@@ -52,7 +52,7 @@ async function waitForEvent(s: TestServer, version: string, kind: string, count:
   }, 30_000, `${kind} ×${count} in the deployment to ${version}`);
 }
 
-test('SIGKILL of the control plane at several points of a rolling deployment: it resumes, serves, orphans nothing', async (t) => {
+test('SIGKILL of the control plane at several points of a rolling deployment: it resumes, serves, orphans nothing', { timeout: 180_000 }, async (t) => {
   const s = await startServer(t);
   const repo = slowRepo(t);
   assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
@@ -78,7 +78,7 @@ test('SIGKILL of the control plane at several points of a rolling deployment: it
   }
 });
 
-test('a crashed instance is restarted with backoff and reported, and the router drops no GET', async (t) => {
+test('a crashed instance is restarted with backoff and reported, and the router drops no GET', { timeout: 180_000 }, async (t) => {
   const s = await startServer(t);
   const repo = exampleRepo(t, 'hello');
   assert.equal((await s.cli('app', 'create', repo.path)).code, 0);

@@ -23,7 +23,7 @@ async function waitServing(s: TestServer, env: string, version: string) {
   }, 30_000, `${env} to serve ${version}`);
 }
 
-test('git push to a zero-downtime deploy: staging, approval, rollout, broken spec, rollback', async (t) => {
+test('git push to a zero-downtime deploy: staging, approval, rollout, broken spec, rollback', { timeout: 180_000 }, async (t) => {
   const s = await startServer(t);
   const repo = exampleRepo(t, 'hello');
 

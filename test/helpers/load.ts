@@ -35,14 +35,15 @@ export function load(routerPort: number, host: string, workers = 4): { stop(): P
 }
 
 /** One GET through the router with the given Host (fetch cannot set Host, so plain http). */
-export function get(routerPort: number, host: string): Promise<{ status: number; release: string | undefined; body: string }> {
+export function get(routerPort: number, host: string, timeoutMs = 3000): Promise<{ status: number; release: string | undefined; body: string }> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port: routerPort, path: '/', headers: { host }, agent: false }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port: routerPort, path: '/', headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, release: res.headers['x-slipway-release'] as string | undefined, body }));
     });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve({ status: 0, release: undefined, body: '' }));
   });
 }
