@@ -1,15 +1,19 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, spawnReady, stopAll, track, waitForPort } from '../lib/proc.ts';
+import { cpuTimeMs, freePort, spawnReady, stopAll, track, waitForPort } from '../lib/proc.ts';
 import { runWrk, wrkArgs, type WrkResult } from '../lib/wrk.ts';
-import { spawn } from 'node:child_process';
 
-// Router benchmark: wrk → backend (direct), wrk → Slipway Router → 2 backends, wrk → HAProxy → the
-// same 2 backends. Run through bench/router/run.sh. Knobs (env): DURATION=10s WARMUP=2s
-// CONNECTIONS=32 THREADS=1 HAPROXY_THREADS=1 SLIPWAY_ROUTER_MODULE=<router.ts copy>.
+// Router benchmark, one run, three targets side by side:
+//   direct:  wrk → 1 node:http backend
+//   slipway: wrk → Slipway Router (own process) → 2 backends
+//   haproxy: wrk → HAProxy (round-robin, keep-alive, http-reuse always) → the same 2 backends
+// Targets are measured in interleaved rounds (direct, slipway, haproxy, direct, …) and the
+// table reports medians, so a slow patch of a noisy (virtual) machine does not land on one
+// target only. Run through bench/router/run.sh. Knobs (env): ROUNDS=3 DURATION=4s WARMUP=2s
+// CONNECTIONS=32 THREADS=1 HAPROXY_THREADS=1 SLIPWAY_ROUTER_MODULE=<path to a router.ts copy>.
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = path.resolve(HERE, '../..');
@@ -17,18 +21,20 @@ const NODE = process.execPath;
 const HOST_HEADER = 'bench.prod.localhost';
 
 const cfg = {
-  duration: process.env.DURATION ?? '10s',
+  rounds: Number(process.env.ROUNDS ?? 3),
+  duration: process.env.DURATION ?? '4s',
   warmup: process.env.WARMUP ?? '2s',
   connections: Number(process.env.CONNECTIONS ?? 32),
   threads: Number(process.env.THREADS ?? 1),
   haproxyThreads: Number(process.env.HAPROXY_THREADS ?? 1),
-  routerModule: process.env.SLIPWAY_ROUTER_MODULE ?? path.join(ROOT, 'src/router/router.ts'),
+  routerModule: path.resolve(process.env.SLIPWAY_ROUTER_MODULE ?? path.join(ROOT, 'src/router/router.ts')),
 };
 
 const sh = (cmd: string, args: string[]) => {
   try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(); } catch (err) { return `(unavailable: ${(err as Error).message.split('\n')[0]})`; }
 };
 const cpuModel = () => /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Sends `n` GETs and checks every answer is 200 "ok"; returns the distinct backends that answered. */
 async function probe(port: number, n: number, expectRelease: boolean): Promise<Set<string>> {
@@ -66,7 +72,7 @@ function haproxyConfig(port: number, backends: number[]): string {
     '  http-reuse always',
     'frontend fe',
     `  bind 127.0.0.1:${port}`,
-    // Same per-request work as the router: forwarding headers in, a release header out.
+    // The same per-request work as the router: forwarding headers in, a release header out.
     '  option forwardfor',
     '  http-request set-header X-Forwarded-Host %[req.hdr(host)]',
     '  http-request set-header X-Forwarded-Proto http',
@@ -79,93 +85,134 @@ function haproxyConfig(port: number, backends: number[]): string {
   ].join('\n');
 }
 
-interface Row { name: string; path: string; result: WrkResult; }
+interface Target {
+  name: string;
+  path: string;
+  port: number;
+  proxyPid?: number; // the process between wrk and the backends, if any
+  backendPids: number[];
+  runs: { wrk: WrkResult; proxyUs?: number; backendUs: number }[];
+}
 
-async function measure(name: string, desc: string, port: number): Promise<Row> {
-  const opts = { url: `http://127.0.0.1:${port}/`, threads: cfg.threads, connections: cfg.connections, headers: [`Host: ${HOST_HEADER}`] };
-  if (cfg.warmup !== '0' && cfg.warmup !== '0s') await runWrk({ ...opts, duration: cfg.warmup });
-  const result = await runWrk({ ...opts, duration: cfg.duration });
-  process.stderr.write(`  ${name}: ${result.rps.toFixed(0)} req/s\n`);
-  return { name, path: desc, result };
+async function measure(t: Target, duration: string): Promise<void> {
+  const cpu = () => ({ proxy: t.proxyPid ? cpuTimeMs(t.proxyPid) : 0, backends: t.backendPids.reduce((a, pid) => a + cpuTimeMs(pid), 0) });
+  const before = cpu();
+  const wrk = await runWrk({ url: `http://127.0.0.1:${t.port}/`, threads: cfg.threads, connections: cfg.connections, duration, headers: [`Host: ${HOST_HEADER}`] });
+  const after = cpu();
+  if (wrk.non2xx || wrk.socketErrors) process.stderr.write(`  ${t.name}: ${wrk.non2xx} non-2xx, ${wrk.socketErrors} socket errors\n`);
+  const perReq = (ms: number) => (ms * 1000) / Math.max(1, wrk.requests);
+  t.runs.push({ wrk, proxyUs: t.proxyPid ? perReq(after.proxy - before.proxy) : undefined, backendUs: perReq(after.backends - before.backends) });
 }
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-'));
-  const rows: Row[] = [];
   const backendScript = path.join(ROOT, 'bench/lib/backend.ts');
   const sample = wrkArgs({ url: 'http://127.0.0.1:<port>/', threads: cfg.threads, connections: cfg.connections, duration: cfg.duration, headers: [`Host: ${HOST_HEADER}`] })
     .map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
+  const routerShown = path.relative(ROOT, cfg.routerModule).startsWith('..') ? cfg.routerModule : path.relative(ROOT, cfg.routerModule);
 
   const header = [
-    `command:   ${process.env.BENCH_COMMAND ?? 'bench/router/run.sh'}`,
-    `settings:  DURATION=${cfg.duration} WARMUP=${cfg.warmup} CONNECTIONS=${cfg.connections} THREADS=${cfg.threads} HAPROXY_THREADS=${cfg.haproxyThreads}`,
-    `router:    ${path.relative(ROOT, cfg.routerModule).startsWith('..') ? cfg.routerModule : path.relative(ROOT, cfg.routerModule)}`,
-    `wrk:       wrk ${sample}   (after a ${cfg.warmup} warm-up run of the same)`,
-    `date:      ${sh('date', ['-u'])}`,
-    `nproc:     ${sh('nproc', [])}`,
-    `cpu:       ${cpuModel()}`,
-    `kernel:    ${os.release()}`,
-    `node:      ${process.version}`,
-    `haproxy:   ${sh('haproxy', ['-v']).split('\n')[0]}`,
-    `wrk ver:   ${sh('sh', ['-c', 'wrk -v 2>&1 | head -1'])}`,
+    `command:  ${process.env.BENCH_COMMAND ?? 'bench/router/run.sh'}`,
+    `settings: ROUNDS=${cfg.rounds} DURATION=${cfg.duration} WARMUP=${cfg.warmup} CONNECTIONS=${cfg.connections} THREADS=${cfg.threads} HAPROXY_THREADS=${cfg.haproxyThreads}`,
+    `load:     wrk ${sample}`,
+    `          per target: one ${cfg.warmup} warm-up, then ${cfg.rounds} interleaved rounds; medians below`,
+    `router:   ${routerShown} (own process, 1 route, 2 backends)`,
+    `date:     ${sh('date', ['-u'])}`,
+    `nproc:    ${sh('nproc', [])}`,
+    `cpu:      ${cpuModel()}`,
+    `kernel:   ${os.release()}`,
+    `node:     ${process.version}`,
+    `haproxy:  ${sh('haproxy', ['-v']).split('\n')[0]}`,
+    `wrk:      ${sh('sh', ['-c', 'wrk -v 2>&1 | head -1'])}`,
   ];
 
+  let targets: Target[];
   try {
-    process.stderr.write('starting backends…\n');
+    process.stderr.write('starting backends, router and haproxy…\n');
     const [b1, b2] = await Promise.all([
       spawnReady('backend-1', NODE, [backendScript]),
       spawnReady('backend-2', NODE, [backendScript]),
     ]);
     const ports = [b1.port, b2.port];
+    const backendPids = [b1.child.pid!, b2.child.pid!];
 
-    // 1. direct
-    await probe(b1.port, 1, false);
-    rows.push(await measure('direct', 'wrk → 1 node backend', b1.port));
-
-    // 2. slipway
     const router = await spawnReady('router', NODE, [path.join(HERE, 'router-process.ts'), 'bench', 'prod', ports.join(',')], {
       env: { ...process.env, SLIPWAY_ROUTER_MODULE: cfg.routerModule },
     });
-    const viaRouter = await probe(router.port, 4, true);
-    if (viaRouter.size !== 2) throw new Error(`router did not spread load over both backends: ${[...viaRouter]}`);
-    rows.push(await measure('slipway', 'wrk → Router → 2 backends', router.port));
-    router.child.kill('SIGTERM');
 
-    // 3. haproxy
     const hport = await freePort();
     const cfgPath = path.join(tmp, 'haproxy.cfg');
     writeFileSync(cfgPath, haproxyConfig(hport, ports));
     const hap = track('haproxy', spawn('haproxy', ['-db', '-f', cfgPath], { stdio: ['ignore', 'inherit', 'inherit'] }));
     const exited = new Promise<never>((_, reject) => hap.once('exit', (code) => reject(new Error(`haproxy exited (code ${code})`))));
     await Promise.race([waitForPort(hport), exited]);
-    const viaHaproxy = await probe(hport, 4, true);
-    if (viaHaproxy.size !== 2) throw new Error(`haproxy did not spread load over both backends: ${[...viaHaproxy]}`);
-    rows.push(await measure('haproxy', 'wrk → HAProxy → 2 backends', hport));
-    hap.kill('SIGTERM');
+
+    await probe(b1.port, 1, false);
+    for (const [name, port] of [['router', router.port], ['haproxy', hport]] as const) {
+      const seen = await probe(port, 4, true);
+      if (seen.size !== 2) throw new Error(`${name} did not spread load over both backends: ${[...seen].join(', ')}`);
+    }
+
+    targets = [
+      { name: 'direct', path: 'wrk → node backend', port: b1.port, backendPids: [b1.child.pid!], runs: [] },
+      { name: 'slipway', path: 'wrk → Router → 2 backends', port: router.port, proxyPid: router.child.pid, backendPids, runs: [] },
+      { name: 'haproxy', path: 'wrk → HAProxy → 2 backends', port: hport, proxyPid: hap.pid, backendPids, runs: [] },
+    ];
+
+    if (!/^0[a-z]*$/.test(cfg.warmup)) {
+      process.stderr.write('warming up…\n');
+      for (const t of targets) { await measure(t, cfg.warmup); t.runs = []; }
+    }
+    for (let r = 1; r <= cfg.rounds; r++) {
+      for (const t of targets) await measure(t, cfg.duration);
+      process.stderr.write(`round ${r}/${cfg.rounds}: ${targets.map((t) => `${t.name} ${t.runs.at(-1)!.wrk.rps.toFixed(0)}/s`).join(', ')}\n`);
+    }
   } finally {
     await stopAll();
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  const [direct, slipway, haproxy] = rows.map((r) => r.result);
+  const agg = targets.map((t) => ({
+    ...t,
+    rps: median(t.runs.map((r) => r.wrk.rps)),
+    p50: median(t.runs.map((r) => r.wrk.p50)),
+    p99: median(t.runs.map((r) => r.wrk.p99)),
+    proxyUs: t.proxyPid ? median(t.runs.map((r) => r.proxyUs!)) : undefined,
+    backendUs: median(t.runs.map((r) => r.backendUs)),
+    errors: t.runs.reduce((a, r) => a + r.wrk.non2xx + r.wrk.socketErrors, 0),
+  }));
+  const [direct, slipway, haproxy] = agg;
+
   const f = (n: number, d = 2) => n.toFixed(d);
-  const pad = (s: string, n: number) => s.padEnd(n);
-  const lpad = (s: string, n: number) => s.padStart(n);
-  const lines = [
-    `| ${pad('target', 8)} | ${pad('path', 28)} | ${lpad('req/s', 9)} | ${lpad('p50 ms', 7)} | ${lpad('p99 ms', 7)} | ${lpad('errors', 6)} |`,
-    `| ${'-'.repeat(8)} | ${'-'.repeat(28)} | ${'-'.repeat(8)}: | ${'-'.repeat(6)}: | ${'-'.repeat(6)}: | ${'-'.repeat(5)}: |`,
-    ...rows.map(({ name, path: p, result: r }) =>
-      `| ${pad(name, 8)} | ${pad(p, 28)} | ${lpad(f(r.rps, 0), 9)} | ${lpad(f(r.p50), 7)} | ${lpad(f(r.p99), 7)} | ${lpad(String(r.non2xx + r.socketErrors), 6)} |`),
+  const signed = (n: number) => `${n >= 0 ? '+' : '−'}${f(Math.abs(n))}`;
+  const cols = [
+    { h: 'target', w: 8, left: true, v: (a: typeof direct) => a.name },
+    { h: 'path', w: 26, left: true, v: (a: typeof direct) => a.path },
+    { h: 'req/s', w: 7, v: (a: typeof direct) => f(a.rps, 0) },
+    { h: 'p50 ms', w: 6, v: (a: typeof direct) => f(a.p50) },
+    { h: 'p99 ms', w: 6, v: (a: typeof direct) => f(a.p99) },
+    { h: 'proxy CPU µs/req', w: 16, v: (a: typeof direct) => (a.proxyUs === undefined ? '–' : f(a.proxyUs, 1)) },
+    { h: 'backends CPU µs/req', w: 19, v: (a: typeof direct) => f(a.backendUs, 1) },
+    { h: 'errors', w: 6, v: (a: typeof direct) => String(a.errors) },
   ];
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const table = [
+    row(cols.map((c) => (c.left ? c.h.padEnd(c.w) : c.h.padStart(c.w)))),
+    row(cols.map((c) => (c.left ? '-'.repeat(c.w) : `${'-'.repeat(c.w - 1)}:`))),
+    ...agg.map((a) => row(cols.map((c) => (c.left ? c.v(a).padEnd(c.w) : c.v(a).padStart(c.w))))),
+  ];
+  const rounds = agg.map((a) => `  ${a.name.padEnd(8)} ${a.runs.map((r) => `${f(r.wrk.rps, 0).padStart(6)}/s p99 ${f(r.wrk.p99).padStart(6)} ms`).join('   ')}`);
+
   const ratio = slipway.rps / haproxy.rps;
   const addedS = slipway.p99 - direct.p99;
   const addedH = haproxy.p99 - direct.p99;
   const summary = [
     `slipway/haproxy throughput: ${f(ratio)}×   (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
-    `p99 added vs direct:        slipway +${f(addedS)} ms, haproxy +${f(addedH)} ms   (target slipway ≤ 2.00 ms: ${addedS <= 2 ? 'met' : 'NOT met'})`,
-    `p50 added vs direct:        slipway +${f(slipway.p50 - direct.p50)} ms, haproxy +${f(haproxy.p50 - direct.p50)} ms`,
+    `p99 added vs direct:        slipway ${signed(addedS)} ms, haproxy ${signed(addedH)} ms   (target slipway ≤ 2.00 ms: ${addedS <= 2 ? 'met' : 'NOT met'})`,
+    `p50 added vs direct:        slipway ${signed(slipway.p50 - direct.p50)} ms, haproxy ${signed(haproxy.p50 - direct.p50)} ms`,
+    `proxy CPU per request:      slipway ${f(slipway.proxyUs!, 1)} µs, haproxy ${f(haproxy.proxyUs!, 1)} µs (${f(slipway.proxyUs! / haproxy.proxyUs!, 1)}×)`,
   ];
-  process.stdout.write(`${header.join('\n')}\n\n${lines.join('\n')}\n\n${summary.join('\n')}\n`);
+  process.stdout.write(`${header.join('\n')}\n\n${table.join('\n')}\n\nper round:\n${rounds.join('\n')}\n\n${summary.join('\n')}\n`);
 }
 
 const onSignal = (sig: NodeJS.Signals) => { void stopAll(500).then(() => process.exit(sig === 'SIGINT' ? 130 : 143)); };

@@ -25,9 +25,9 @@ quickstart: examples/hello is a git repository at ${repo}
   it builds, deploys to staging, and waits for approval to enter production.
 
   export SLIPWAY_URL=${server.apiUrl} SLIPWAY_TOKEN=$(cat ${path.join(slipway.dataDir, 'admin-token')})
-  npx slipway status hello
+  ./bin/slipway.js status hello
   curl -H 'Host: hello.staging.localhost' http://127.0.0.1:${routerPort}/
-  npx slipway approve hello production
-  (edit ${repo}/server.js, git commit, and watch it roll out)
+  ./bin/slipway.js approve hello production
+  (edit ${repo}/message.txt, git commit -am "new message", and watch it roll out)
 `);
 }
