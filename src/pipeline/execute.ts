@@ -16,6 +16,7 @@ export interface ExecuteDeps {
   clock: Clock;
   artifacts: ArtifactStore;
   workRoot: string;
+  dataDir: string;
   mirrorOf: (app: string) => string;
   publishLog: (runId: string, line: LogLine) => void;
 }
@@ -79,7 +80,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, handle: RunControl
     const commands: [StepSpec, string][] = [...spec!.build.map((s) => [s, 'build'] as [StepSpec, string]), ...spec!.test.map((s) => [s, 'test'] as [StepSpec, string])];
     const firstCommand = steps.length;
     addSteps([...commands.map(([s, phase]) => ({ name: s.name, phase, command: s.run })), { name: 'artifact', phase: 'artifact', command: null }]);
-    const env = stepEnv(run);
+    const env = stepEnv(run, deps.dataDir);
     for (const [n, [step]] of commands.entries()) {
       const idx = firstCommand + n;
       if (handle.cancelled) throw new RunFailed('cancelled');
@@ -137,9 +138,14 @@ function readSpec(ws: string, app: string, log: (line: string) => void): AppSpec
   }
 }
 
-/** Steps see a clean environment: nothing of the server's leaks in, secrets included. */
-function stepEnv(run: Run): Record<string, string> {
+/**
+ * Steps see a clean environment: nothing of the server's leaks in, secrets included.
+ * SLIPWAY_HOME marks the process as this server's, so a restart finds and kills steps orphaned
+ * by a crash of the control plane.
+ */
+function stepEnv(run: Run, dataDir: string): Record<string, string> {
   return {
+    SLIPWAY_HOME: dataDir,
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: process.env.HOME ?? '/',
     CI: 'true',

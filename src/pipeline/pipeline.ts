@@ -50,7 +50,7 @@ export class Pipeline {
   /** Runs interrupted by a control-plane restart go back to the queue; polling starts. */
   start(): void {
     for (const run of this.d.store.runsInState('running')) {
-      this.d.store.updateRun(run.id, { state: 'queued', startedAt: null });
+      this.d.store.resetRun(run.id);
       this.d.events.record({ kind: 'run.requeued', app: run.app, message: `run ${run.id} was interrupted by a restart and runs again` });
     }
     this.pump();
@@ -151,7 +151,7 @@ export class Pipeline {
   private async execute(run: Run, handle: RunControl): Promise<void> {
     try {
       const artifact = await executeRun({
-        store: this.d.store, clock: this.d.clock, artifacts: this.d.artifacts, workRoot: path.join(this.d.dataDir, 'work'),
+        store: this.d.store, clock: this.d.clock, artifacts: this.d.artifacts, workRoot: path.join(this.d.dataDir, 'work'), dataDir: this.d.dataDir,
         mirrorOf: (app) => this.mirrorOf(app), publishLog: (id, line: LogLine) => this.logs.emit(`run:${id}`, line),
       }, run, handle);
       if (handle.shutdown) return;

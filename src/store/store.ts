@@ -82,6 +82,15 @@ export class Store {
     return this.one<Run>('SELECT * FROM runs WHERE app = ? AND commit_sha = ? ORDER BY number DESC LIMIT 1', [app, commit], RUN);
   }
 
+  /** Forgets the steps and output of an attempt that a restart interrupted, before it runs again. */
+  resetRun(id: string): void {
+    this.tx(() => {
+      this.run('DELETE FROM run_steps WHERE run_id = ?', id);
+      this.run('DELETE FROM run_log WHERE run_id = ?', id);
+      this.run("UPDATE runs SET state = 'queued', started_at = NULL, error = NULL WHERE id = ?", id);
+    });
+  }
+
   // ── run steps and their output ──
   insertSteps(steps: RunStep[]): void {
     const stmt = this.db.prepare('INSERT INTO run_steps (run_id, idx, name, phase, command, state) VALUES (?, ?, ?, ?, ?, ?)');

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { exampleRepo, type TestRepo } from '../helpers/repo.ts';
+import { processesOf, startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** Replaces the build and test steps of the example's slipway.yaml and commits. */
+function withSteps(repo: TestRepo, build: string[], test: string[] = [], message = 'steps'): string {
+  const spec = readFileSync(path.join(repo.path, 'slipway.yaml'), 'utf8');
+  const list = (items: string[]) => (items.length ? items.map((s) => `\n  - ${s}`).join('') : ' []');
+  const next = spec.replace(/build:[\s\S]*?(?=artifact:)/, `build:${list(build)}\ntest:${list(test)}\n`);
+  return repo.commit({ 'slipway.yaml': next }, message);
+}
+
+async function runFor(s: TestServer, commit: string, states = ['succeeded', 'failed', 'cancelled']) {
+  return waitFor(async () => {
+    const run = (await s.json('runs', 'hello')).find((r: any) => r.commit === commit);
+    return run && states.includes(run.state) ? run : undefined;
+  }, 30_000, `a run of ${commit.slice(0, 8)} in state ${states.join('/')}`);
+}
+
+test('pipeline: live logs, failing step details, timeouts, cancel, triggers', { timeout: 180_000 }, async (t) => {
+  const s = await startServer(t, { pollInterval: '200ms' });
+  const repo = exampleRepo(t, 'hello');
+  assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
+  await runFor(s, repo.head());
+
+  // Live output: `run logs -f` prints lines while the step still runs, then the outcome.
+  const ticking = withSteps(repo, ['"for i in 1 2 3 4; do echo tick $i; sleep 0.4; done"'], [], 'ticking');
+  const running = await runFor(s, ticking, ['running']);
+  const follow = spawn(process.execPath, [path.resolve(import.meta.dirname, '../../src/cli/main.ts'), 'run', 'logs', running.id, '-f'], {
+    env: { ...process.env, SLIPWAY_URL: s.apiUrl, SLIPWAY_TOKEN: s.token },
+  });
+  let followed = '';
+  let firstTickAt = 0;
+  follow.stdout.on('data', (d) => { followed += d; if (!firstTickAt && followed.includes('tick')) firstTickAt = Date.now(); });
+  const code = await new Promise((resolve) => follow.on('close', resolve));
+  const endedAt = Date.now();
+  assert.equal(code, 0);
+  assert.match(followed, /tick 1[\s\S]*tick 2[\s\S]*tick 3[\s\S]*tick 4[\s\S]*-- run hello-\d+ succeeded/);
+  assert.ok(endedAt - firstTickAt > 400, 'lines arrived while the step was still running');
+
+  // A failing step: red run, no artifact, and `slipway run` shows which step and its last lines.
+  const failing = withSteps(repo, ['echo building'], ['"echo about to fail; echo the reason it failed >&2; exit 3"'], 'failing test');
+  const red = await runFor(s, failing);
+  assert.equal(red.state, 'failed');
+  assert.equal(red.artifact, null);
+  const shown = await s.cli('run', red.id);
+  assert.match(shown.stdout, /step "echo about to fail; echo the reason it…" failed: exited with 3/);
+  assert.match(shown.stdout, /\| the reason it failed/);
+  const detail = await s.json('run', red.id);
+  assert.equal(detail.steps.find((st: any) => st.phase === 'test').exitCode, 3);
+  assert.equal(detail.steps.find((st: any) => st.phase === 'artifact').state, 'skipped');
+
+  // Step timeouts.
+  const slow = withSteps(repo, ['{name: slow, run: "sleep 30", timeout: 1s}'], [], 'slow');
+  const timedOut = await runFor(s, slow);
+  assert.equal(timedOut.state, 'failed');
+  assert.match(timedOut.error, /timed out after 1s/);
+
+  // Cancel a running run: the step's process goes away too.
+  const long = withSteps(repo, ['"sleep 45"'], [], 'long');
+  const longRun = await runFor(s, long, ['running']);
+  await waitFor(async () => (await s.json('run', longRun.id)).steps.some((st: any) => st.name === 'sleep 45' && st.state === 'running'), 10_000, 'the step to start');
+  const cancel = await s.cli('run', 'cancel', longRun.id);
+  assert.equal(cancel.code, 0, cancel.stderr);
+  const cancelled = await runFor(s, long);
+  assert.equal(cancelled.state, 'cancelled');
+  await waitFor(() => processesOf(s.dataDir).every((pid) => !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sleep')), 10_000, 'the cancelled step to exit');
+
+  // Triggers: one run per commit unless forced; --ref runs an older commit; the git hook queues too.
+  const same = await s.cli('trigger', 'hello');
+  assert.equal(same.code, 0);
+  assert.match(same.stdout, /already has run/);
+  const forced = await s.json('trigger', 'hello', '--force');
+  assert.equal(forced.created, true);
+  const older = await s.json('trigger', 'hello', '--ref', failing);
+  assert.equal(older.run.commit, failing);
+  const hook = await fetch(`${s.apiUrl}/api/v1/apps/hello/hooks/git`, { method: 'POST', headers: { authorization: `Bearer ${s.token}` } });
+  assert.equal(hook.status, 200, 'the head already has a run: the hook finds it');
+  assert.equal((await hook.json()).created, false);
+});
+
+test('pipeline: a run interrupted by a control-plane crash runs again after restart, leaving no stray step', { timeout: 120_000 }, async (t) => {
+  const s = await startServer(t, { pollInterval: '200ms' });
+  const repo = exampleRepo(t, 'hello');
+  withSteps(repo, ['"sleep 2; echo built"'], [], 'slow build');
+  assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
+  await waitFor(async () => (await s.json('run', 'hello-1')).steps.some((st: any) => st.name.startsWith('sleep 2') && st.state === 'running'), 20_000, 'the build step to run');
+  await s.restart('SIGKILL');
+  const run = await waitFor(async () => {
+    const r = await s.json('run', 'hello-1');
+    return r.state === 'succeeded' ? r : undefined;
+  }, 30_000, 'the interrupted run to finish after the restart');
+  assert.match((await s.cli('run', 'logs', 'hello-1')).stdout, /built/);
+  assert.ok(run.artifact);
+  await waitFor(() => processesOf(s.dataDir).every((pid) => !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sleep')), 10_000, 'no step process left over');
+});
