@@ -87,9 +87,9 @@ test('pipeline: live logs, failing step details, timeouts, cancel, triggers', { 
 test('pipeline: a run interrupted by a control-plane crash runs again after restart, leaving no stray step', { timeout: 120_000 }, async (t) => {
   const s = await startServer(t, { pollInterval: '200ms' });
   const repo = exampleRepo(t, 'hello');
-  withSteps(repo, ['"sleep 2; echo built"'], [], 'slow build');
+  withSteps(repo, [`"sleep 5; echo built"`], [], "slow build");
   assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
-  await waitFor(async () => (await s.json('run', 'hello-1')).steps.some((st: any) => st.name.startsWith('sleep 2') && st.state === 'running'), 20_000, 'the build step to run');
+  await waitFor(async () => (await s.json('run', 'hello-1')).steps.some((st: any) => st.name.startsWith('sleep 5') && st.state === 'running'), 20_000, 'the build step to run');
   await s.restart('SIGKILL');
   const run = await waitFor(async () => {
     const r = await s.json('run', 'hello-1');

@@ -1,0 +1,37 @@
+import type { Context } from 'hono';
+import { notFound } from '../../core/errors.ts';
+import type { Deployment } from '../../store/types.ts';
+import { body, str } from '../request.ts';
+import type { ApiEnv, RouteModule } from '../types.ts';
+import { deploymentView, instanceView } from '../views.ts';
+
+export const environmentRoutes: RouteModule = (api, slipway) => {
+  const { store, pipeline, promotion } = slipway;
+  const act = (action: (app: string, env: string, actor: string, b: Record<string, unknown>) => Deployment) => async (c: Context<ApiEnv>) => {
+    const b = await body(c);
+    const d = action(pipeline.requireApp(c.req.param('app')!).name, c.req.param('env')!, c.get('actor'), b);
+    return c.json(deploymentView(store, d), 202);
+  };
+  api.post('/api/v1/apps/:app/environments/:env/approve', act((app, env, actor) => promotion.approve(app, env, actor)));
+  api.post('/api/v1/apps/:app/environments/:env/rollback', act((app, env, actor) => promotion.rollback(app, env, actor)));
+  api.post('/api/v1/apps/:app/environments/:env/deploy', act((app, env, actor, b) => promotion.deployArtifact(app, env, str(b.artifact, 'artifact', true)!, actor)));
+
+  api.get('/api/v1/apps/:app/environments/:env/logs', async (c) => {
+    const app = pipeline.requireApp(c.req.param('app'));
+    const env = c.req.param('env');
+    if (!store.getEnvironment(app.name, env)) throw notFound('environment', `${app.name}/${env}`);
+    const lines = Math.min(Number(c.req.query('lines') ?? 100), 5000);
+    const instances = store.liveInstances(app.name, env);
+    return c.json({ instances: await Promise.all(instances.map(async (i) => ({ ...instanceView(i), lines: await slipway.driver.tail(i.id, lines) }))) });
+  });
+
+  api.get('/api/v1/apps/:app/deployments', (c) => {
+    const app = pipeline.requireApp(c.req.param('app'));
+    return c.json({ deployments: store.listDeployments(app.name, c.req.query('env')).map((d) => deploymentView(store, d)) });
+  });
+  api.get('/api/v1/deployments/:id', (c) => {
+    const d = store.getDeployment(c.req.param('id'));
+    if (!d) throw notFound('deployment', c.req.param('id'), 'list deployments with `slipway deployments <app>`');
+    return c.json({ ...deploymentView(store, d), events: store.listEvents({ deployment: d.id, limit: 1000 }) });
+  });
+};
