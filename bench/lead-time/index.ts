@@ -13,7 +13,7 @@ try {
     for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
       const res = await get(server.routerPort, 'hello.staging.localhost');
       const env = (await api(server, '/apps/hello/status')).environments[0];
-      if (res.release === version && env.deployment?.state === 'succeeded' && env.deployment.to === version) return;
+      if (res.release === version && env.deployment?.state === 'committed' && env.deployment.to === version) return;
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`staging never served ${version}`);

@@ -36,7 +36,7 @@ export async function waitStaging(server: TestServer, version: string, instances
   return waitFor(async () => {
     await new Promise((r) => setTimeout(r, intervalMs));
     const env = (await api(server, '/apps/hello/status')).environments.find((e: any) => e.name === 'staging');
-    const ok = env?.release?.version === version && env.deployment?.state === 'succeeded'
+    const ok = env?.release?.version === version && env.deployment?.state === 'committed'
       && env.instances.length === instances && env.instances.every((i: any) => i.release === version && i.healthy);
     return ok ? env : undefined;
   }, 60_000, `staging on ${version}`);

@@ -4,14 +4,25 @@ import { readFileSync } from 'node:fs';
 
 const message = readFileSync(new URL('./message.txt', import.meta.url), 'utf8').trim();
 const release = process.env.SLIPWAY_RELEASE ?? 'dev';
+// Knobs to rehearse a bad release: a share of requests fail, or every request gets slower.
+const errorRate = Number(process.env.ERROR_RATE ?? 0);
+const extraLatencyMs = Number(process.env.EXTRA_LATENCY_MS ?? 0);
 
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     return res.end('ok\n');
   }
-  res.writeHead(200, { 'content-type': 'text/plain' });
-  res.end(`${message} (release ${release}, instance ${process.env.SLIPWAY_INSTANCE ?? 'local'})\n`);
+  const answer = () => {
+    if (Math.random() < errorRate) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      return res.end('simulated failure\n');
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`${message} (release ${release}, instance ${process.env.SLIPWAY_INSTANCE ?? 'local'})\n`);
+  };
+  if (extraLatencyMs > 0) setTimeout(answer, extraLatencyMs);
+  else answer();
 });
 
 // STARTUP_DELAY_MS makes a slow-starting service, to watch a rollout wait for health checks.

@@ -7,7 +7,7 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 
 export function instanceView(i: Instance) {
   return {
-    id: i.id, release: i.version, state: i.state, healthy: i.healthy, routed: i.routed, port: i.port, pid: i.pid,
+    id: i.id, release: i.version, role: i.role, state: i.state, healthy: i.healthy, routed: i.routed, port: i.port, pid: i.pid,
     restarts: i.restarts, startedAt: iso(i.startedAt), lastError: i.lastError,
   };
 }
@@ -18,6 +18,7 @@ export function deploymentView(store: Store, d: Deployment) {
   return {
     id: d.id, app: d.app, env: d.env, state: d.state, strategy: d.strategy.kind, parameters: d.strategy,
     from: from?.version ?? null, to: to?.version ?? null, artifact: to?.artifact ?? null, reason: d.reason, trigger: d.trigger,
+    weight: d.weight, step: d.step, stepStartedAt: iso(d.stepStartedAt), probationUntil: iso(d.probationUntil),
     createdBy: d.createdBy, createdAt: iso(d.createdAt), startedAt: iso(d.startedAt), finishedAt: iso(d.finishedAt),
   };
 }
@@ -34,6 +35,7 @@ export function statusView(store: Store, app: string) {
       const waiting = gate ? store.getArtifact(gate.artifact) : undefined;
       return {
         name: env.name,
+        autoDeployPaused: env.autoPaused,
         release: release && artifact ? {
           id: release.id, version: release.version, commit: artifact.commit, artifact: artifact.digest,
           run: artifact.runId, author: artifact.manifest.author ?? null, deployedAt: iso(env.deployedAt),

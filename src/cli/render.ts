@@ -11,8 +11,10 @@ export function renderStatus(s: Obj): string {
     out.push('', `${env.name}: ${r ? `${r.version}  commit ${short(r.commit, 12)}  artifact ${short(r.artifact, 12)}  deployed ${ago(r.deployedAt)}` : 'nothing deployed yet'}`);
     if (env.deployment) {
       const d = env.deployment;
-      out.push(`  deployment ${d.id}: ${d.state} (${d.strategy}, ${d.from ?? 'nothing'} → ${d.to})${d.reason ? ` — ${d.reason}` : ''}`);
+      const traffic = d.strategy !== 'rolling' && ['progressing', 'paused', 'probation', 'rolling_back'].includes(d.state) ? `, ${d.weight}% on ${d.to}` : '';
+      out.push(`  deployment ${d.id}: ${d.state} (${d.strategy}, ${d.from ?? 'nothing'} → ${d.to}${traffic})${d.reason ? ` — ${d.reason}` : ''}`);
     }
+    if (env.autoDeployPaused) out.push(`  automatic deployments paused after a rollback: slipway resume ${s.app} ${env.name}`);
     if (env.waitingForApproval) out.push(`  waiting for approval: ${env.waitingForApproval.version} (slipway approve ${s.app} ${env.name})`);
     if (env.instances.length) {
       out.push(table(['  INSTANCE', 'RELEASE', 'STATE', 'HEALTHY', 'PORT', 'PID', 'RESTARTS'],
@@ -49,8 +51,17 @@ export function renderDeployments(list: Obj[]): string {
 }
 
 export function renderDeployment(d: Obj): string {
+  const p = d.parameters;
+  const params = p.kind === 'canary' ? `steps ${p.steps.join('% → ')}%, ${ms(p.stepDurationMs)} each, baseline ${p.baseline ? 'on' : 'off'}, probation ${ms(p.probationMs)}`
+    : p.kind === 'blue_green' ? `preview ${p.preview ? 'on' : 'off'}, probation ${ms(p.probationMs)}`
+    : `max_surge ${p.maxSurge}, max_unavailable ${p.maxUnavailable}`;
+  const verdicts = (d.verdicts as Obj[] ?? []).map((v) => [
+    new Date(v.ts).toISOString().slice(11, 19), `${v.weight}%`, v.outcome, v.score.toFixed(0), `${v.canaryCount}/${v.baselineCount}`, v.summary,
+  ]);
   return [
     `deployment ${d.id}: ${d.state} (${d.strategy}, ${d.from ?? 'nothing'} → ${d.to}) by ${d.createdBy} via ${d.trigger}${d.reason ? `\nreason: ${d.reason}` : ''}`,
+    `strategy: ${params}; now ${d.weight}% of traffic on ${d.to}`,
+    ...(verdicts.length ? ['', 'analysis:', table(['TIME', 'TRAFFIC', 'VERDICT', 'SCORE', 'REQUESTS', 'WHY'], verdicts)] : []),
     '',
     table(['TIME', 'EVENT', 'INSTANCE', 'DETAIL'], (d.events as Obj[]).map((e) => [
       new Date(e.ts).toISOString().slice(11, 23), e.kind, e.instance, e.message ?? (e.after ? JSON.stringify(e.after) : ''),

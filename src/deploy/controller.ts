@@ -2,9 +2,12 @@ import type { Clock } from '../core/clock.ts';
 import type { EventLog } from '../core/events.ts';
 import type { Router } from '../router/router.ts';
 import type { Store } from '../store/store.ts';
-import type { Deployment, Instance } from '../store/types.ts';
+import type { Deployment, DeploymentEnding, Instance, Release } from '../store/types.ts';
+import type { Action, ActualInstance } from './actions.ts';
+import { CanaryAnalysis } from './analysis.ts';
 import type { InstanceManager } from './instances.ts';
-import { plan, type Action, type ActualInstance, type Desired } from './plan.ts';
+import { planProgressive } from './strategies/progressive.ts';
+import { planRolling } from './strategies/rolling.ts';
 
 const TICK_MS = 200;
 
@@ -14,22 +17,24 @@ export interface ControllerDeps {
   clock: Clock;
   instances: InstanceManager;
   router: Router;
-  onSucceeded: (d: Deployment) => void;
+  onCommitted: (d: Deployment) => void;
 }
 
 /**
  * The applier: observe → plan → act, one deployment per environment at a time. Each action is
  * recorded before and after it runs; all state lives in the store, so after a crash the next
- * tick simply re-plans from what is there.
+ * tick simply re-plans from what is there, with the same traffic weights.
  */
 export class DeployController {
   private readonly d: ControllerDeps;
+  private readonly analysis: CanaryAnalysis;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private again = false;
 
   constructor(deps: ControllerDeps) {
     this.d = deps;
+    this.analysis = new CanaryAnalysis(deps);
   }
 
   start(): void {
@@ -58,19 +63,17 @@ export class DeployController {
     const { store, instances } = this.d;
     const active = store.activeDeployments();
     const targets = new Map<string, string>();
-    for (const dep of active) if (dep.state !== 'pending') targets.set(`${dep.app}/${dep.env}`, this.target(dep));
+    for (const dep of active) if (dep.state !== 'pending') targets.set(`${dep.app}/${dep.env}`, target(dep));
     await instances.supervise((i: Instance) => i.routed || i.releaseId === (targets.get(`${i.app}/${i.env}`) ?? store.getEnvironment(i.app, i.env)?.currentRelease));
     const busy = new Set<string>();
     for (const dep of active) {
       const key = `${dep.app}/${dep.env}`;
       if (busy.has(key)) continue;
+      if (dep.state === 'pending' && dep.trigger === 'pipeline' && store.getEnvironment(dep.app, dep.env)?.autoPaused) continue;
       busy.add(key);
+      if (dep.state === 'paused') continue;
       await this.step(dep.state === 'pending' ? this.begin(dep) : dep);
     }
-  }
-
-  private target(dep: Deployment): string {
-    return dep.state === 'rolling_back' && dep.fromRelease ? dep.fromRelease : dep.toRelease;
   }
 
   /** A deployment's "from" is whatever the environment runs when it actually begins. */
@@ -79,39 +82,51 @@ export class DeployController {
     const from = store.getEnvironment(dep.app, dep.env)?.currentRelease ?? null;
     const patch = { state: 'progressing' as const, fromRelease: from, startedAt: clock.now() };
     store.updateDeployment(dep.id, patch);
-    events.record({ kind: 'deployment.started', app: dep.app, env: dep.env, deployment: dep.id, before: { state: 'pending' }, after: { state: 'progressing', from, to: dep.toRelease } });
+    events.record({ kind: 'deployment.started', app: dep.app, env: dep.env, deployment: dep.id, before: { state: 'pending' }, after: { state: 'progressing', from, to: dep.toRelease, strategy: dep.strategy.kind } });
     return { ...dep, ...patch };
   }
 
   private async step(dep: Deployment): Promise<void> {
     const { store, router, clock } = this.d;
-    const release = store.getRelease(this.target(dep));
-    if (!release) return this.finish(dep, 'failed', `release ${this.target(dep)} is missing`);
-    const desired: Desired = {
-      release: release.id,
-      instances: release.config.instances,
-      maxSurge: dep.strategy.maxSurge,
-      maxUnavailable: dep.strategy.maxUnavailable,
-      healthyDeadlineMs: release.config.health.deadlineMs,
-      drainTimeoutMs: release.config.drainTimeoutMs,
-    };
+    const release = store.getRelease(target(dep));
+    if (!release) return this.finish(dep, 'failed', `release ${target(dep)} is missing`);
     const actual: ActualInstance[] = store.liveInstances(dep.app, dep.env).map((i) => ({
-      id: i.id, release: i.releaseId, state: i.state as ActualInstance['state'], healthy: i.healthy, routed: i.routed,
+      id: i.id, release: i.releaseId, role: i.role, state: i.state as ActualInstance['state'], healthy: i.healthy, routed: i.routed,
       createdAt: i.createdAt, drainStartedAt: i.drainStartedAt, inFlight: router.inFlight(i.id),
     }));
-    let started = actual.filter((i) => i.release === release.id).length;
-    for (const action of plan(desired, actual, clock.now())) {
-      if (action.kind === 'start') started++;
-      if (!(await this.apply(dep, action, started))) return;
+    for (const action of this.plan(dep, release, actual, clock.now())) {
+      if (!(await this.apply(dep, action))) return;
     }
   }
 
+  private plan(dep: Deployment, release: Release, actual: ActualInstance[], now: number): Action[] {
+    const { store } = this.d;
+    const limits = { healthyDeadlineMs: release.config.health.deadlineMs, drainTimeoutMs: release.config.drainTimeoutMs };
+    const strategy = dep.strategy;
+    // With nothing running yet there is nothing to protect or compare: every strategy starts like rolling.
+    if (strategy.kind === 'rolling' || !dep.fromRelease) {
+      const rolling = strategy.kind === 'rolling' ? strategy : { maxSurge: release.config.instances, maxUnavailable: 0 };
+      return planRolling({ release: release.id, instances: release.config.instances, ...rolling, ...limits }, actual, now);
+    }
+    const newRelease = store.getRelease(dep.toRelease)!;
+    const oldRelease = store.getRelease(dep.fromRelease)!;
+    const verdict = strategy.kind === 'canary' && dep.state === 'progressing' && dep.stepStartedAt !== null && dep.step < strategy.steps.length
+      ? this.analysis.observe(dep, strategy) : undefined;
+    return planProgressive({
+      strategy, newRelease: newRelease.id, oldRelease: oldRelease.id, newCount: newRelease.config.instances, oldCount: oldRelease.config.instances,
+      progress: { state: dep.state as 'progressing' | 'probation' | 'rolling_back', weight: dep.weight, step: dep.step, stepStartedAt: dep.stepStartedAt, probationUntil: dep.probationUntil },
+      verdict, limits: { healthyDeadlineMs: newRelease.config.health.deadlineMs, drainTimeoutMs: newRelease.config.drainTimeoutMs },
+    }, actual, now);
+  }
+
   /** Returns false when the deployment left its current state and the remaining actions are moot. */
-  private async apply(dep: Deployment, action: Action, ordinal: number): Promise<boolean> {
-    const { instances, store } = this.d;
+  private async apply(dep: Deployment, action: Action): Promise<boolean> {
+    const { instances, store, events, clock } = this.d;
+    const base = { app: dep.app, env: dep.env, deployment: dep.id };
     switch (action.kind) {
       case 'start': {
-        await instances.start(store.getRelease(this.target(dep))!, dep.id, ordinal);
+        const release = store.getRelease(action.release)!;
+        await instances.start(release, dep.id, action.role);
         return true;
       }
       case 'route':
@@ -123,6 +138,29 @@ export class DeployController {
       case 'stop':
         void instances.stop(action.instance, dep.id, action.reason);
         return true;
+      case 'setWeight': {
+        const patch = { weight: action.weight, stepStartedAt: clock.now() };
+        store.updateDeployment(dep.id, patch);
+        events.record({ ...base, kind: 'traffic.shifted', before: { weight: dep.weight }, after: { weight: action.weight, step: dep.step }, message: `${action.weight}% of traffic on the new release` });
+        Object.assign(dep, patch);
+        instances.refreshRoutes(dep.app, dep.env);
+        return true;
+      }
+      case 'nextStep':
+        store.updateDeployment(dep.id, { step: dep.step + 1, stepStartedAt: null });
+        events.record({ ...base, kind: 'deployment.step', before: { step: dep.step }, after: { step: dep.step + 1 } });
+        return false;
+      case 'probation':
+        store.updateDeployment(dep.id, { state: 'probation', probationUntil: action.until });
+        events.record({ ...base, kind: 'deployment.probation', before: { state: dep.state }, after: { state: 'probation', until: new Date(action.until).toISOString() } });
+        this.analysis.forget(dep.id);
+        instances.refreshRoutes(dep.app, dep.env);
+        return false;
+      case 'pause':
+        store.updateDeployment(dep.id, { state: 'paused', pausedFrom: action.afterStep ? 'step_end' : dep.state, reason: action.reason });
+        events.record({ ...base, kind: 'deployment.paused', before: { state: dep.state }, after: { state: 'paused' }, message: action.reason });
+        instances.refreshRoutes(dep.app, dep.env);
+        return false;
       case 'fail':
         this.fail(dep, action.reason);
         return false;
@@ -134,33 +172,52 @@ export class DeployController {
 
   private fail(dep: Deployment, reason: string): void {
     const { store, events, instances } = this.d;
-    if (dep.state === 'progressing' && dep.fromRelease) {
-      store.updateDeployment(dep.id, { state: 'rolling_back', reason });
-      events.record({ app: dep.app, env: dep.env, deployment: dep.id, kind: 'deployment.rolling_back', before: { state: dep.state }, after: { state: 'rolling_back' }, message: reason });
+    this.analysis.forget(dep.id);
+    if (dep.state !== 'rolling_back' && dep.fromRelease) {
+      startRollback(this.d, dep, 'failed', reason, 'slipway');
       return;
     }
     // Nothing to go back to (first deployment), or the way back failed too: stop what is not serving.
     for (const i of store.liveInstances(dep.app, dep.env)) {
       if (i.releaseId === dep.toRelease && !i.routed) void instances.stop(i.id, dep.id, 'deployment failed');
     }
+    events.record({ app: dep.app, env: dep.env, deployment: dep.id, kind: 'deployment.failing', message: reason });
     this.finish(dep, 'failed', dep.state === 'rolling_back' ? `${dep.reason}; rolling back failed too: ${reason}` : reason);
   }
 
   private complete(dep: Deployment): void {
     const { store, clock } = this.d;
+    this.analysis.forget(dep.id);
     if (dep.state === 'rolling_back') {
       const back = store.getRelease(dep.fromRelease!);
-      return this.finish(dep, 'failed', `${dep.reason}; rolled back to ${back?.version ?? dep.fromRelease}`);
+      const ending = dep.ending ?? 'failed';
+      this.finish(dep, ending, `${dep.reason ?? ending}; back on ${back?.version ?? dep.fromRelease}`);
+      return;
     }
     store.setCurrentRelease(dep.app, dep.env, dep.toRelease, clock.now());
-    this.finish(dep, 'succeeded', null);
-    this.d.onSucceeded({ ...dep, state: 'succeeded' });
+    this.finish(dep, 'committed', null);
+    this.d.onCommitted({ ...dep, state: 'committed' });
   }
 
-  private finish(dep: Deployment, state: 'succeeded' | 'failed', reason: string | null): void {
-    const { store, events, clock } = this.d;
-    store.updateDeployment(dep.id, { state, reason, finishedAt: clock.now() });
+  private finish(dep: Deployment, state: 'committed' | DeploymentEnding, reason: string | null): void {
+    const { store, events, clock, instances } = this.d;
+    store.updateDeployment(dep.id, { state, reason, finishedAt: clock.now(), weight: state === 'committed' ? 100 : 0 });
     events.record({ app: dep.app, env: dep.env, deployment: dep.id, kind: `deployment.${state}`, before: { state: dep.state }, after: { state }, message: reason });
+    instances.refreshRoutes(dep.app, dep.env);
     console.error(`slipway: deployment ${dep.id} ${state}${reason ? `: ${reason}` : ''}`);
   }
+}
+
+function target(dep: Deployment): string {
+  return dep.state === 'rolling_back' && dep.fromRelease ? dep.fromRelease : dep.toRelease;
+}
+
+/**
+ * Sends all traffic back to the previous release in one stroke (a weight change), then lets the
+ * planner remove the new instances. Used by failed analysis, `slipway rollback` and `abort`.
+ */
+export function startRollback(d: { store: Store; events: EventLog; instances: InstanceManager }, dep: Deployment, ending: DeploymentEnding, reason: string, actor: string): void {
+  d.store.updateDeployment(dep.id, { state: 'rolling_back', ending, reason, weight: 0, pausedFrom: null });
+  d.events.record({ app: dep.app, env: dep.env, deployment: dep.id, actor, kind: 'deployment.rolling_back', before: { state: dep.state, weight: dep.weight }, after: { state: 'rolling_back', weight: 0 }, message: reason });
+  d.instances.refreshRoutes(dep.app, dep.env);
 }

@@ -7,6 +7,7 @@ import type { Router } from '../router/router.ts';
 import type { RuntimeDriver } from '../runtime/driver.ts';
 import type { Store } from '../store/store.ts';
 import type { Instance, Release } from '../store/types.ts';
+import { routesFor } from './traffic.ts';
 
 const MAX_BACKOFF_MS = 30_000;
 export const restartBackoff = (restarts: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(restarts, 5));
@@ -36,18 +37,18 @@ export class InstanceManager {
     this.health = new HealthMonitor((id, healthy) => this.onHealth(id, healthy));
   }
 
-  async start(release: Release, deployment: string | null, instanceNumber: number): Promise<Instance> {
+  async start(release: Release, deployment: string | null, role: Instance['role']): Promise<Instance> {
     const { store, clock, events } = this.d;
-    const id = `${release.app}-${release.env}-${release.version}-${instanceNumber}-${Math.random().toString(36).slice(2, 6)}`;
+    const id = `${release.app}-${release.env}-${release.version}${role === 'baseline' ? '-baseline' : ''}-${Math.random().toString(36).slice(2, 8)}`;
     const port = await freePort();
     const now = clock.now();
     const instance: Instance = {
-      id, app: release.app, env: release.env, releaseId: release.id, version: release.version, port, pid: null,
+      id, app: release.app, env: release.env, releaseId: release.id, version: release.version, role, port, pid: null,
       state: 'starting', healthy: false, routed: false, restarts: 0, createdAt: now, startedAt: null,
       healthyAt: null, drainStartedAt: null, stoppedAt: null, lastError: null,
     };
     store.insertInstance(instance);
-    events.record({ kind: 'instance.start.intent', app: release.app, env: release.env, deployment, instance: id, after: { release: release.version, port } });
+    events.record({ kind: 'instance.start.intent', app: release.app, env: release.env, deployment, instance: id, after: { release: release.version, role, port } });
     await this.spawn(instance, release);
     events.record({ kind: 'instance.start.done', app: release.app, env: release.env, deployment, instance: id, after: { pid: instance.pid, port } });
     return instance;
@@ -109,12 +110,12 @@ export class InstanceManager {
     return done;
   }
 
-  /** Pushes the env's routable set (routed, healthy, running) to the router. */
+  /** Pushes the env's routable instances, weighted by the deployment in flight, to the router. */
   refreshRoutes(app: string, env: string): void {
-    const backends = this.d.store.liveInstances(app, env)
-      .filter((i) => i.routed && i.healthy && i.state === 'running')
-      .map((i) => ({ id: i.id, host: '127.0.0.1', port: i.port, release: i.version }));
-    this.d.router.setRoute(app, env, backends);
+    const routes = routesFor(this.d.store.liveInstances(app, env), this.d.store.inFlightDeployment(app, env));
+    this.d.router.setRoute(app, env, routes.main);
+    if (routes.preview) this.d.router.setRoute(app, `${env}-preview`, routes.preview);
+    else this.d.router.removeRoute(app, `${env}-preview`);
   }
 
   /** The router saw a connection fail: out of rotation now, back when a probe passes. */

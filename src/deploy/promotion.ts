@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { conflict, notFound, SlipwayError } from '../core/errors.ts';
 import type { EventLog } from '../core/events.ts';
 import type { Store } from '../store/store.ts';
+import type { StrategySpec } from '../spec/types.ts';
 import type { Artifact, Deployment, Release } from '../store/types.ts';
 import { newRelease, specOf } from './releases.ts';
 
@@ -28,8 +29,8 @@ export class Promotion {
     this.enter(artifact, first.name, first.approval, 'pipeline', 'slipway');
   }
 
-  /** A deployment that came through the pipeline succeeded: open the way to the next environment. */
-  deploymentSucceeded(dep: Deployment): void {
+  /** A deployment that came through the pipeline committed: open the way to the next environment. */
+  deploymentCommitted(dep: Deployment): void {
     if (dep.trigger !== 'pipeline' && dep.trigger !== 'approval') return;
     const release = this.store.getRelease(dep.toRelease)!;
     const artifact = this.store.getArtifact(release.artifact)!;
@@ -77,41 +78,21 @@ export class Promotion {
     return this.deploy(artifact, env, 'manual', actor);
   }
 
-  /** `slipway rollback`: back to the release that ran before the current one. */
-  rollback(app: string, env: string, actor: string): Deployment {
-    this.requireEnvironment(app, env);
-    const active = this.store.listDeployments(app, env, 1)[0];
-    if (active && active.state === 'progressing') {
-      // Rolling back a rollout in flight means reversing it: the planner takes it from here.
-      this.store.updateDeployment(active.id, { state: 'rolling_back', reason: `rolled back by ${actor}` });
-      this.events.record({ kind: 'deployment.rolling_back', app, env, deployment: active.id, actor, before: { state: 'progressing' }, after: { state: 'rolling_back' }, message: `${actor} rolled back the deployment in progress` });
-      this.kick();
-      return { ...active, state: 'rolling_back' };
-    }
-    if (active && (active.state === 'pending' || active.state === 'rolling_back')) {
-      throw conflict('deployment.busy', `${app}/${env} has deployment ${active.id} ${active.state}`, 'wait for it to finish, then roll back');
-    }
-    const current = this.store.getEnvironment(app, env)?.currentRelease;
-    const previous = this.store.listDeployments(app, env, 200)
-      .filter((d) => d.state === 'succeeded' && d.toRelease !== current)[0];
-    if (!current || !previous) throw conflict('rollback.nothing', `${app}/${env} has no earlier release to roll back to`, 'a rollback needs at least two successful deployments in this environment');
-    const release = this.store.getRelease(previous.toRelease)!;
-    return this.createDeployment(release, 'rollback', actor);
-  }
-
   private deploy(artifact: Artifact, env: string, trigger: string, actor: string): Deployment {
     const release = newRelease(artifact, env, this.store.countReleases(artifact.app, env) + 1, this.clock.now());
     this.store.insertRelease(release);
     return this.createDeployment(release, trigger, actor);
   }
 
-  private createDeployment(release: Release, trigger: string, actor: string): Deployment {
-    const strategy = specOf(this.store.getArtifact(release.artifact)!).environments.find((e) => e.name === release.env)!.strategy;
+  /** Queues a deployment of `release`; the controller starts it when the environment is free. */
+  createDeployment(release: Release, trigger: string, actor: string, strategy?: StrategySpec): Deployment {
+    strategy ??= specOf(this.store.getArtifact(release.artifact)!).environments.find((e) => e.name === release.env)!.strategy;
     const number = this.store.nextDeploymentNumber(release.app, release.env);
     const dep: Deployment = {
       id: `${release.app}-${release.env}-${number}`, app: release.app, env: release.env, number,
       fromRelease: null, toRelease: release.id, strategy, state: 'pending', reason: null, trigger,
       createdBy: actor, createdAt: this.clock.now(), startedAt: null, finishedAt: null,
+      weight: 0, step: 0, stepStartedAt: null, probationUntil: null, pausedFrom: null, ending: null,
     };
     this.store.insertDeployment(dep);
     this.events.record({ kind: 'deployment.created', app: dep.app, env: dep.env, deployment: dep.id, actor, after: { release: release.version, artifact: release.artifact, trigger } });
@@ -120,10 +101,10 @@ export class Promotion {
   }
 
   private succeededIn(app: string, env: string, digest: string): boolean {
-    return this.store.listDeployments(app, env, 500).some((d) => d.state === 'succeeded' && this.store.getRelease(d.toRelease)?.artifact === digest);
+    return this.store.listDeployments(app, env, 500).some((d) => d.state === 'committed' && this.store.getRelease(d.toRelease)?.artifact === digest);
   }
 
-  private requireEnvironment(app: string, env: string): number {
+  requireEnvironment(app: string, env: string): number {
     if (!this.store.getApp(app)) throw notFound('app', app, 'list apps with `slipway apps`');
     const envs = this.store.listEnvironments(app);
     const found = envs.find((e) => e.name === env);

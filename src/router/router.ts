@@ -1,25 +1,40 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { chooseGroup, pickBackend, type Backend, type Candidate, type Group, type Observation, type RouteSpec } from './traffic.ts';
+
+export type { Backend, Observation, RouteSpec } from './traffic.ts';
 
 // The data plane. Plain node:http on purpose: this is the hot path of every request, so no
-// framework, no per-request allocations beyond what proxying needs.
+// framework, and no per-request work beyond what proxying and measuring need.
 
-export interface Backend {
-  id: string;
-  port: number;
-  host: string;
-  release: string;
-}
+/** Upper bounds (ms) of the latency histogram kept per backend; the last bucket is +Inf. */
+export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
 
-interface LiveBackend extends Backend {
+interface LiveBackend extends Candidate {
   agent: http.Agent;
   inFlight: number;
-  down: boolean;
+  requests: number;
+  errors: number;
+  latencySumMs: number;
+  latencyCounts: number[];
 }
 
 interface Route {
-  backends: LiveBackend[];
-  next: number;
+  groups: Group<LiveBackend>[];
+  rules: RouteSpec['rules'];
+  observe: boolean;
+  retries: number;
+}
+
+export interface BackendStats {
+  id: string;
+  release: string;
+  requests: number;
+  errors: number;
+  latencySumMs: number;
+  latencyCounts: number[];
+  inFlight: number;
 }
 
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -27,6 +42,8 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trail
 const SUFFIX = '.localhost';
 /** A backend that holds a request this long without a byte is treated as hung (504). */
 const UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
+/** Per group and interval; beyond this the judge has plenty and memory stays bounded. */
+const MAX_OBSERVATIONS = 100_000;
 
 export interface RouterOptions {
   /** Told synchronously on a connection error so the control plane can stop routing there. */
@@ -43,11 +60,19 @@ export class Router {
     this.onBackendError = opts.onBackendError ?? (() => {});
   }
 
-  /** Replaces what `<app>.<env>.localhost` reaches. Backends absent from every route lose their pooled sockets. */
-  setRoute(app: string, env: string, backends: Backend[]): void {
+  /** Replaces what `<app>.<env>.localhost` reaches: a plain list of backends, or weighted groups. */
+  setRoute(app: string, env: string, spec: Backend[] | RouteSpec): void {
     const key = `${app}.${env}`;
-    const live = backends.map((b) => this.liveBackend(b));
-    this.routes.set(key, { backends: live, next: this.routes.get(key)?.next ?? 0 });
+    const groupsIn = Array.isArray(spec) ? [{ name: 'stable', release: '', weight: 100, backends: spec }] : spec.groups;
+    const previous = this.routes.get(key);
+    const groups = groupsIn.map((g) => {
+      const before = previous?.groups.find((p) => p.name === g.name);
+      return { name: g.name, release: g.release, weight: g.weight, backends: g.backends.map((b) => this.liveBackend(b)), next: before?.next ?? 0, observations: before?.observations ?? [] };
+    });
+    const observe = !Array.isArray(spec) && spec.observe === true;
+    if (!observe) for (const g of groups) g.observations = [];
+    const retries = groups.reduce((n, g) => n + g.backends.length, 0);
+    this.routes.set(key, { groups, rules: Array.isArray(spec) ? undefined : spec.rules, observe, retries });
     this.collect();
   }
 
@@ -59,6 +84,23 @@ export class Router {
   /** Requests an instance is still answering: draining waits for this to reach zero. */
   inFlight(id: string): number {
     return this.backends.get(id)?.inFlight ?? 0;
+  }
+
+  /** Hands over (and forgets) the per-request observations recorded per group since the last call. */
+  takeObservations(app: string, env: string): Record<string, Observation[]> {
+    const out: Record<string, Observation[]> = {};
+    for (const g of this.routes.get(`${app}.${env}`)?.groups ?? []) {
+      out[g.name] = g.observations;
+      g.observations = [];
+    }
+    return out;
+  }
+
+  /** Counters per backend since it first appeared (for metrics). */
+  stats(): BackendStats[] {
+    return [...this.backends.values()].map((b) => ({
+      id: b.id, release: b.release, requests: b.requests, errors: b.errors, latencySumMs: b.latencySumMs, latencyCounts: [...b.latencyCounts], inFlight: b.inFlight,
+    }));
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -91,7 +133,11 @@ export class Router {
       return existing;
     }
     existing?.agent.destroy();
-    const live: LiveBackend = { ...b, agent: new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' }), inFlight: existing?.inFlight ?? 0, down: false };
+    const live: LiveBackend = {
+      ...b, down: false, agent: new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' }),
+      inFlight: existing?.inFlight ?? 0, requests: existing?.requests ?? 0, errors: existing?.errors ?? 0,
+      latencySumMs: existing?.latencySumMs ?? 0, latencyCounts: existing?.latencyCounts ?? new Array(LATENCY_BUCKETS_MS.length + 1).fill(0),
+    };
     this.backends.set(b.id, live);
     return live;
   }
@@ -99,26 +145,13 @@ export class Router {
   /** Drops pooled sockets of backends no route uses any more, once they have nothing in flight. */
   private collect(): void {
     const used = new Set<string>();
-    for (const route of this.routes.values()) for (const b of route.backends) used.add(b.id);
+    for (const route of this.routes.values()) for (const g of route.groups) for (const b of g.backends) used.add(b.id);
     for (const [id, b] of this.backends) {
-      if (used.has(id)) continue;
-      if (b.inFlight === 0) {
+      if (!used.has(id) && b.inFlight === 0) {
         b.agent.destroy();
         this.backends.delete(id);
       }
     }
-  }
-
-  private pick(route: Route, exclude: LiveBackend | undefined): LiveBackend | undefined {
-    const list = route.backends;
-    for (let i = 0; i < list.length; i++) {
-      const b = list[(route.next + i) % list.length];
-      if (!b.down && b !== exclude) {
-        route.next = (route.next + i + 1) % list.length;
-        return b;
-      }
-    }
-    return undefined;
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -127,14 +160,26 @@ export class Router {
     const name = colon > host.lastIndexOf(']') && colon !== -1 ? host.slice(0, colon) : host;
     const route = name.endsWith(SUFFIX) ? this.routes.get(name.slice(0, -SUFFIX.length)) : undefined;
     if (!route) return reply(res, 404, `no app is routed at host "${name || '(none)'}": use <app>.<env>.localhost\n`);
+    const choice = chooseGroup(route.groups, route.rules, req.headers, newClientId);
+    if (!choice) return reply(res, 503, `${name} has no healthy instance right now: check \`slipway status\`\n`);
+    if (choice.setCookie) res.setHeader('set-cookie', choice.setCookie);
     const bodiless = req.headers['content-length'] === undefined || req.headers['content-length'] === '0';
-    const retries = RETRYABLE.has(req.method ?? '') && bodiless && req.headers['transfer-encoding'] === undefined ? route.backends.length : 0;
-    this.forward(req, res, route, name, retries, undefined);
+    const retries = RETRYABLE.has(req.method ?? '') && bodiless && req.headers['transfer-encoding'] === undefined ? route.retries : 0;
+    this.forward(req, res, route, choice.group, choice.release, name, retries, undefined, performance.now());
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, name: string, retriesLeft: number, failed: LiveBackend | undefined): void {
-    const backend = this.pick(route, failed);
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, group: Group<LiveBackend>, release: string | undefined,
+    name: string, retriesLeft: number, failed: LiveBackend | undefined, started: number): void {
+    let backend = pickBackend(group, failed, release) ?? pickBackend(group, failed);
+    if (!backend) {
+      // Nobody left in the chosen group: any other group with a live backend will do.
+      for (const g of route.groups) {
+        backend = pickBackend(g, failed);
+        if (backend) { group = g; break; }
+      }
+    }
     if (!backend) return reply(res, 503, `${name} has no healthy instance right now: check \`slipway status\`\n`);
+    const target = backend;
     const headers: http.OutgoingHttpHeaders = { ...req.headers };
     for (const h of HOP_BY_HOP) delete headers[h];
     const remote = req.socket.remoteAddress ?? '';
@@ -143,39 +188,60 @@ export class Router {
     headers['x-forwarded-host'] = req.headers.host;
     headers['x-forwarded-proto'] = 'http';
 
-    backend.inFlight++;
+    target.inFlight++;
     let settled = false;
-    const done = () => {
+    const done = (status: number) => {
       if (settled) return;
       settled = true;
-      backend.inFlight--;
+      target.inFlight--;
+      this.measure(route, group, target, status, performance.now() - started);
     };
-    const upstream = http.request({ host: backend.host, port: backend.port, method: req.method, path: req.url, headers, agent: backend.agent }, (up) => {
-      const out: http.OutgoingHttpHeaders = { ...up.headers, 'x-slipway-release': backend.release };
+    const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers, agent: target.agent }, (up) => {
+      const out: http.OutgoingHttpHeaders = { ...up.headers, 'x-slipway-release': target.release };
       for (const h of HOP_BY_HOP) delete out[h];
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, out);
+      const status = up.statusCode ?? 502;
+      res.writeHead(status, up.statusMessage, out);
       up.pipe(res);
-      up.once('end', done);
-      up.once('error', () => { done(); res.destroy(); });
+      up.once('end', () => done(status));
+      up.once('error', () => { done(502); res.destroy(); });
     });
     upstream.setTimeout(UPSTREAM_IDLE_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
     upstream.once('error', (err: NodeJS.ErrnoException) => {
-      done();
-      if (res.headersSent) return res.destroy();
-      if (err.code === 'ETIMEDOUT') return reply(res, 504, `${name}: the instance did not answer within ${UPSTREAM_IDLE_TIMEOUT_MS / 1000}s\n`);
+      if (res.headersSent) { done(502); return res.destroy(); }
+      if (err.code === 'ETIMEDOUT') { done(504); return reply(res, 504, `${name}: the instance did not answer within ${UPSTREAM_IDLE_TIMEOUT_MS / 1000}s\n`); }
       // A connection that never produced a response: this backend is out until a probe passes.
       // (A reset on a reused keep-alive socket only means the instance closed an idle connection.)
       if (!(upstream.reusedSocket && err.code === 'ECONNRESET')) {
-        backend.down = true;
-        this.onBackendError(backend.id, err);
+        target.down = true;
+        this.onBackendError(target.id, err);
       }
-      if (retriesLeft > 0) return this.forward(req, res, route, name, retriesLeft - 1, backend);
+      if (retriesLeft > 0) {
+        settled = true;
+        target.inFlight--;
+        return this.forward(req, res, route, group, release, name, retriesLeft - 1, target, started);
+      }
+      done(502);
       reply(res, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
     });
-    res.once('close', () => { if (!upstream.writableFinished || !res.writableFinished) { upstream.destroy(); done(); } });
+    res.once('close', () => { if (!res.writableFinished) { upstream.destroy(); done(499); } });
     if (retriesLeft > 0 || failed) upstream.end();
     else req.pipe(upstream);
   }
+
+  private measure(route: Route, group: Group<LiveBackend>, b: LiveBackend, status: number, ms: number): void {
+    const error = status >= 500;
+    b.requests++;
+    if (error) b.errors++;
+    b.latencySumMs += ms;
+    let i = 0;
+    while (i < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[i]) i++;
+    b.latencyCounts[i]++;
+    if (route.observe && group.observations.length < MAX_OBSERVATIONS) group.observations.push({ latencyMs: ms, error });
+  }
+}
+
+function newClientId(): string {
+  return randomBytes(9).toString('base64url');
 }
 
 function reply(res: http.ServerResponse, status: number, text: string): void {

@@ -5,6 +5,7 @@ import { EventLog } from '../core/events.ts';
 import { ArtifactStore } from '../artifact/store.ts';
 import { DeployController } from '../deploy/controller.ts';
 import { InstanceManager } from '../deploy/instances.ts';
+import { Operations } from '../deploy/operations.ts';
 import { Promotion } from '../deploy/promotion.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { Router } from '../router/router.ts';
@@ -26,6 +27,7 @@ export class Slipway {
   readonly instances: InstanceManager;
   readonly controller: DeployController;
   readonly promotion: Promotion;
+  readonly operations: Operations;
   readonly pipeline: Pipeline;
   readonly artifacts: ArtifactStore;
   readonly dataDir: string;
@@ -44,8 +46,9 @@ export class Slipway {
     this.promotion = new Promotion({ store: this.store, events: this.events, clock, kick });
     this.controller = new DeployController({
       store: this.store, events: this.events, clock, instances: this.instances, router: this.router,
-      onSucceeded: (d) => this.promotion.deploymentSucceeded(d),
+      onCommitted: (d) => this.promotion.deploymentCommitted(d),
     });
+    this.operations = new Operations({ store: this.store, events: this.events, clock, instances: this.instances, promotion: this.promotion, kick });
     this.pipeline = new Pipeline({
       store: this.store, events: this.events, clock, artifacts: this.artifacts, dataDir: opts.dataDir,
       pollIntervalMs: opts.pollIntervalMs, onArtifact: (a) => this.promotion.artifactBuilt(a),

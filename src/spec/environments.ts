@@ -2,6 +2,7 @@
 // (staging → production), and each environment's rollout strategy.
 import { isMap, type ParsedNode } from 'yaml';
 import type { EnvironmentSpec, RollingStrategy, StrategySpec } from './types.ts';
+import { readBlueGreen, readCanary } from './progressive.ts';
 import { fail, joinPath, quote, type Ctx, type Where } from './locate.ts';
 import { fieldsOf, isEmpty, keyName, mapOf, readBool, readEnvVars, readInt, valueSlot, type Slot } from './read.ts';
 import {
@@ -61,6 +62,8 @@ function defaultStrategy(): RollingStrategy {
 // fail to compile until its reader exists here.
 const STRATEGY_READERS: Record<StrategyName, (ctx: Ctx, slot: Slot) => StrategySpec> = {
   rolling: readRolling,
+  blue_green: readBlueGreen,
+  canary: readCanary,
 };
 
 const STRATEGY_HINT = `write exactly one of: ${STRATEGY_NAMES.join(', ')}; e.g. strategy: {rolling: {max_surge: 1, max_unavailable: 0}}`;

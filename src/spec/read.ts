@@ -116,6 +116,15 @@ export function readInt(ctx: Ctx, slot: Slot, min: number, max: number): number 
   typeError(ctx, slot, 'an integer', quoted ? `remove the quotes; ${range}` : range);
 }
 
+export function readNumber(ctx: Ctx, slot: Slot, min: number, max: number, hint: string): number {
+  const node = slot.node;
+  if (isScalar(node) && typeof node.value === 'number' && Number.isFinite(node.value)) {
+    if (node.value < min || node.value > max) fail(ctx, 'spec.value', slot.at, `${slot.path}: ${node.source ?? node.value} is out of range`, hint);
+    return node.value;
+  }
+  typeError(ctx, slot, 'a number', hint);
+}
+
 export function readBool(ctx: Ctx, slot: Slot): boolean {
   const node = slot.node;
   if (isScalar(node) && typeof node.value === 'boolean') return node.value;

@@ -10,11 +10,17 @@ export const KEYS = {
   health: ['path', 'interval', 'timeout', 'deadline'],
   environment: ['approval', 'instances', 'env', 'strategy'],
   rolling: ['max_surge', 'max_unavailable'],
+  blueGreen: ['preview', 'probation'],
+  canary: ['steps', 'step_duration', 'baseline', 'analysis', 'probation', 'match'],
+  analysis: ['metrics', 'confidence', 'tolerance', 'interval', 'min_requests', 'max_error_rate', 'max_latency_p99'],
+  headerRule: ['header', 'value'],
 } as const;
+
+export const ANALYSIS_METRICS = ['error_rate', 'latency_p50', 'latency_p99'] as const;
 
 // Rollout strategies a user may name under `strategy:`. Adding one means adding its name here
 // and a reader in environments.ts (the compiler enforces the second part).
-export const STRATEGY_NAMES = ['rolling'] as const;
+export const STRATEGY_NAMES = ['rolling', 'blue_green', 'canary'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 // App and environment names end up in URLs, hostnames, directory names and process titles,
@@ -52,6 +58,11 @@ export const DEFAULTS = {
   healthDeadlineMs: 60_000,
   maxSurge: 1,
   maxUnavailable: 0,
+  probationMs: 5 * 60_000,
+  stepDurationMs: 60_000,
+  confidence: 0.98,
+  tolerance: 0.25,
+  minRequests: 50,
 } as const;
 
 export const NAME_HINT = (max: number, example: string) =>

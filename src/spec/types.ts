@@ -19,7 +19,41 @@ export interface RollingStrategy {
   maxUnavailable: number; // default 0
 }
 
-export type StrategySpec = RollingStrategy;
+export interface BlueGreenStrategy {
+  kind: 'blue_green';
+  preview: boolean; // the new set answers at <app>.<env>-preview.localhost and waits for `slipway promote`
+  probationMs: number; // after the switch the old set stays ready for instant rollback; default 5m
+}
+
+export type AnalysisMetric = 'error_rate' | 'latency_p50' | 'latency_p99';
+
+export interface AnalysisSpec {
+  metrics: AnalysisMetric[]; // default all
+  confidence: number; // default 0.98
+  tolerance: number; // relative effect that matters; default 0.25
+  intervalMs: number; // how often the judge looks within a step; default step_duration / 3
+  minRequests: number; // per group before a verdict can be more than Inconclusive; default 50
+  maxErrorRate?: number; // absolute guard
+  maxLatencyP99Ms?: number; // absolute guard
+}
+
+/** A request matching every pair of a rule goes to the canary (A/B groups, testers). */
+export interface HeaderRule {
+  header: string; // lower-cased
+  value: string;
+}
+
+export interface CanaryStrategy {
+  kind: 'canary';
+  steps: number[]; // increasing traffic percentages on the new release, each 1..99
+  stepDurationMs: number; // default 1m
+  baseline: boolean; // default true
+  analysis: AnalysisSpec;
+  probationMs: number; // default 5m
+  match: HeaderRule[]; // default []
+}
+
+export type StrategySpec = RollingStrategy | BlueGreenStrategy | CanaryStrategy;
 
 export interface EnvironmentSpec {
   name: string;

@@ -77,7 +77,7 @@ export const MIGRATIONS: string[] = [
     from_release TEXT,
     to_release TEXT NOT NULL REFERENCES releases(id),
     strategy TEXT NOT NULL,         -- JSON StrategySpec
-    state TEXT NOT NULL,            -- pending | progressing | rolling_back | succeeded | failed | rolled_back
+    state TEXT NOT NULL,            -- pending | progressing | rolling_back | succeeded | failed | rolled_back (see migration 2)
     reason TEXT,
     trigger TEXT NOT NULL,          -- pipeline | approval | manual | rollback
     created_by TEXT NOT NULL,
@@ -138,5 +138,32 @@ export const MIGRATIONS: string[] = [
     message TEXT
   );
   CREATE INDEX events_by_deployment ON events(deployment, seq);
+  `,
+  // Progressive delivery: traffic weights, canary steps, probation, pauses, baseline instances,
+  // analysis verdicts, and environments whose automatic deployments wait after a rollback.
+  `
+  ALTER TABLE deployments ADD COLUMN weight INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE deployments ADD COLUMN step INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE deployments ADD COLUMN step_started_at INTEGER;
+  ALTER TABLE deployments ADD COLUMN probation_until INTEGER;
+  ALTER TABLE deployments ADD COLUMN paused_from TEXT;
+  ALTER TABLE deployments ADD COLUMN ending TEXT;
+  UPDATE deployments SET state = 'committed' WHERE state = 'succeeded';
+  ALTER TABLE instances ADD COLUMN role TEXT NOT NULL DEFAULT 'main';
+  ALTER TABLE environments ADD COLUMN auto_paused INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE verdicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    deployment TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    weight INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    score REAL NOT NULL,
+    canary_count INTEGER NOT NULL,
+    baseline_count INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    metrics TEXT NOT NULL
+  );
+  CREATE INDEX verdicts_by_deployment ON verdicts(deployment, id);
   `,
 ];

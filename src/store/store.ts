@@ -1,13 +1,15 @@
 import { openDb, transaction, type Db, type Row } from './db.ts';
 import { fromRow, setClause, toSql } from './rows.ts';
 import type {
-  App, Artifact, Deployment, EnvironmentRecord, Gate, Instance, LogLine, OpEvent, Release, Run, RunStep,
+  App, Artifact, Deployment, EnvironmentRecord, Gate, Instance, LogLine, OpEvent, Release, Run, RunStep, VerdictRecord,
 } from './types.ts';
 
 const RUN = { rename: { commit_sha: 'commit' } };
 const RUN_RENAME = { commit: 'commit_sha' };
 const ARTIFACT = { json: ['manifest'], rename: { commit_sha: 'commit' } };
 const INSTANCE = { bool: ['healthy', 'routed'] };
+const DEPLOYMENT = { json: ['strategy'] };
+const ENVIRONMENT = { bool: ['auto_paused'] };
 
 /**
  * The control plane's state behind one object. Today node:sqlite; the methods are the seam a
@@ -143,13 +145,16 @@ export class Store {
       this.run('INSERT INTO environments (app, name, position) VALUES (?, ?, ?) ON CONFLICT (app, name) DO UPDATE SET position = excluded.position', app, name, position));
   }
   listEnvironments(app: string): EnvironmentRecord[] {
-    return this.all<EnvironmentRecord>('SELECT * FROM environments WHERE app = ? ORDER BY position', [app]);
+    return this.all<EnvironmentRecord>('SELECT * FROM environments WHERE app = ? ORDER BY position', [app], ENVIRONMENT);
   }
   getEnvironment(app: string, name: string): EnvironmentRecord | undefined {
-    return this.one<EnvironmentRecord>('SELECT * FROM environments WHERE app = ? AND name = ?', [app, name]);
+    return this.one<EnvironmentRecord>('SELECT * FROM environments WHERE app = ? AND name = ?', [app, name], ENVIRONMENT);
   }
   setCurrentRelease(app: string, env: string, releaseId: string, at: number): void {
     this.run('UPDATE environments SET current_release = ?, deployed_at = ? WHERE app = ? AND name = ?', releaseId, at, app, env);
+  }
+  setAutoPaused(app: string, env: string, paused: boolean): void {
+    this.run('UPDATE environments SET auto_paused = ? WHERE app = ? AND name = ?', paused ? 1 : 0, app, env);
   }
   openGate(app: string, env: string, artifact: string, at: number): void {
     this.run("UPDATE gates SET state = 'superseded' WHERE app = ? AND env = ? AND state = 'waiting'", app, env);
@@ -167,22 +172,26 @@ export class Store {
 
   // ── deployments ──
   insertDeployment(d: Deployment): void {
-    this.run('INSERT INTO deployments (id, app, env, number, from_release, to_release, strategy, state, reason, trigger, created_by, created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      d.id, d.app, d.env, d.number, d.fromRelease, d.toRelease, JSON.stringify(d.strategy), d.state, d.reason, d.trigger, d.createdBy, d.createdAt, d.startedAt, d.finishedAt);
+    this.run('INSERT INTO deployments (id, app, env, number, from_release, to_release, strategy, state, reason, trigger, created_by, created_at, started_at, finished_at, weight, step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      d.id, d.app, d.env, d.number, d.fromRelease, d.toRelease, JSON.stringify(d.strategy), d.state, d.reason, d.trigger, d.createdBy, d.createdAt, d.startedAt, d.finishedAt, d.weight, d.step);
   }
   updateDeployment(id: string, patch: Partial<Deployment>): void {
     const { sql, values } = setClause(patch);
     if (sql) this.run(`UPDATE deployments SET ${sql} WHERE id = ?`, ...values, id);
   }
   getDeployment(id: string): Deployment | undefined {
-    return this.one<Deployment>('SELECT * FROM deployments WHERE id = ?', [id], { json: ['strategy'] });
+    return this.one<Deployment>('SELECT * FROM deployments WHERE id = ?', [id], DEPLOYMENT);
   }
   listDeployments(app: string, env?: string, limit = 50): Deployment[] {
-    if (env) return this.all<Deployment>('SELECT * FROM deployments WHERE app = ? AND env = ? ORDER BY number DESC LIMIT ?', [app, env, limit], { json: ['strategy'] });
-    return this.all<Deployment>('SELECT * FROM deployments WHERE app = ? ORDER BY created_at DESC LIMIT ?', [app, limit], { json: ['strategy'] });
+    if (env) return this.all<Deployment>('SELECT * FROM deployments WHERE app = ? AND env = ? ORDER BY number DESC LIMIT ?', [app, env, limit], DEPLOYMENT);
+    return this.all<Deployment>('SELECT * FROM deployments WHERE app = ? ORDER BY created_at DESC LIMIT ?', [app, limit], DEPLOYMENT);
   }
   activeDeployments(): Deployment[] {
-    return this.all<Deployment>("SELECT * FROM deployments WHERE state IN ('pending', 'progressing', 'rolling_back') ORDER BY created_at", [], { json: ['strategy'] });
+    return this.all<Deployment>("SELECT * FROM deployments WHERE state IN ('pending', 'progressing', 'paused', 'probation', 'rolling_back') ORDER BY created_at, number", [], DEPLOYMENT);
+  }
+  /** The deployment moving this environment right now (not one still waiting its turn). */
+  inFlightDeployment(app: string, env: string): Deployment | undefined {
+    return this.one<Deployment>("SELECT * FROM deployments WHERE app = ? AND env = ? AND state IN ('progressing', 'paused', 'probation', 'rolling_back') ORDER BY number LIMIT 1", [app, env], DEPLOYMENT);
   }
   nextDeploymentNumber(app: string, env: string): number {
     return (this.db.prepare('SELECT coalesce(max(number), 0) + 1 AS n FROM deployments WHERE app = ? AND env = ?').get(app, env) as { n: number }).n;
@@ -190,8 +199,8 @@ export class Store {
 
   // ── instances ──
   insertInstance(i: Instance): void {
-    this.run('INSERT INTO instances (id, app, env, release_id, version, port, pid, state, healthy, routed, restarts, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      i.id, i.app, i.env, i.releaseId, i.version, i.port, i.pid, i.state, toSql(i.healthy), toSql(i.routed), i.restarts, i.createdAt, i.startedAt);
+    this.run('INSERT INTO instances (id, app, env, release_id, version, role, port, pid, state, healthy, routed, restarts, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      i.id, i.app, i.env, i.releaseId, i.version, i.role, i.port, i.pid, i.state, toSql(i.healthy), toSql(i.routed), i.restarts, i.createdAt, i.startedAt);
   }
   updateInstance(id: string, patch: Partial<Instance>): void {
     const { sql, values } = setClause(patch);
@@ -207,6 +216,15 @@ export class Store {
     if (app) { where.push('app = ?'); params.push(app); }
     if (env) { where.push('env = ?'); params.push(env); }
     return this.all<Instance>(`SELECT * FROM instances WHERE ${where.join(' AND ')} ORDER BY created_at`, params, INSTANCE);
+  }
+
+  // ── analysis verdicts ──
+  insertVerdict(v: Omit<VerdictRecord, 'id'>): void {
+    this.run('INSERT INTO verdicts (deployment, step, weight, ts, outcome, score, canary_count, baseline_count, summary, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      v.deployment, v.step, v.weight, v.ts, v.outcome, v.score, v.canaryCount, v.baselineCount, v.summary, JSON.stringify(v.metrics));
+  }
+  listVerdicts(deployment: string): VerdictRecord[] {
+    return this.all<VerdictRecord>('SELECT * FROM verdicts WHERE deployment = ? ORDER BY id', [deployment], { json: ['metrics'] });
   }
 
   // ── operation events ──

@@ -1,3 +1,5 @@
+import type { StrategySpec } from '../spec/types.ts';
+
 // Records as the store hands them out (camelCase, times in epoch ms).
 export interface App {
   name: string;
@@ -82,7 +84,13 @@ export interface ReleaseConfig {
   stopGraceMs: number;
 }
 
-export type DeploymentState = 'pending' | 'progressing' | 'rolling_back' | 'succeeded' | 'failed' | 'rolled_back';
+/**
+ * pending → progressing → (probation →) committed; or → rolling_back → failed / rolled_back /
+ * aborted. `paused` holds everything where it is (a person, or an inconclusive analysis).
+ */
+export type DeploymentState = 'pending' | 'progressing' | 'paused' | 'probation' | 'rolling_back' | 'committed' | 'failed' | 'rolled_back' | 'aborted';
+export const ACTIVE_STATES: DeploymentState[] = ['pending', 'progressing', 'paused', 'probation', 'rolling_back'];
+export type DeploymentEnding = 'failed' | 'rolled_back' | 'aborted';
 
 export interface Deployment {
   id: string;
@@ -91,7 +99,7 @@ export interface Deployment {
   number: number;
   fromRelease: string | null;
   toRelease: string;
-  strategy: { kind: 'rolling'; maxSurge: number; maxUnavailable: number };
+  strategy: StrategySpec;
   state: DeploymentState;
   reason: string | null;
   trigger: string;
@@ -99,6 +107,30 @@ export interface Deployment {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Percent of traffic on the new release (canary and blue/green). */
+  weight: number;
+  /** Canary: index into steps; steps.length means the full rollout. */
+  step: number;
+  stepStartedAt: number | null;
+  probationUntil: number | null;
+  /** What a resume returns to; `step_end`: a canary step was over, so resume moves to the next. */
+  pausedFrom: DeploymentState | 'step_end' | null;
+  /** While rolling back: the terminal state to reach. */
+  ending: DeploymentEnding | null;
+}
+
+export interface VerdictRecord {
+  id: number;
+  deployment: string;
+  step: number;
+  weight: number;
+  ts: number;
+  outcome: 'Successful' | 'Failed' | 'Inconclusive';
+  score: number;
+  canaryCount: number;
+  baselineCount: number;
+  summary: string;
+  metrics: unknown[];
 }
 
 export type InstanceState = 'starting' | 'running' | 'draining' | 'stopping' | 'stopped' | 'crashed' | 'failed';
@@ -109,6 +141,8 @@ export interface Instance {
   env: string;
   releaseId: string;
   version: string;
+  /** `baseline`: a fresh copy of the old release started beside a canary, for a like-for-like comparison. */
+  role: 'main' | 'baseline';
   port: number;
   pid: number | null;
   state: InstanceState;
@@ -129,6 +163,8 @@ export interface EnvironmentRecord {
   position: number;
   currentRelease: string | null;
   deployedAt: number | null;
+  /** Set by a rollback: deployments from the pipeline wait until `slipway resume`. */
+  autoPaused: boolean;
 }
 
 export interface Gate {

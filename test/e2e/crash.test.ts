@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { test } from 'node:test';
 import { exampleRepo, type TestRepo } from '../helpers/repo.ts';
 import { get, load } from '../helpers/load.ts';
@@ -24,7 +25,7 @@ async function staging(s: TestServer) {
 async function waitSettled(s: TestServer, version: string) {
   return waitFor(async () => {
     const e = await staging(s);
-    const ok = e?.release?.version === version && ['succeeded', 'failed'].includes(e.deployment?.state)
+    const ok = e?.release?.version === version && ['committed', 'failed'].includes(e.deployment?.state)
       && e.instances.length === 3 && e.instances.every((i: any) => i.release === version && i.healthy && i.state === 'running');
     return ok ? e : undefined;
   }, 45_000, `staging to settle on ${version}`);
@@ -68,7 +69,7 @@ test('SIGKILL of the control plane at several points of a rolling deployment: it
     await waitForEvent(s, `v${version}`, kind, count);
     await s.restart('SIGKILL');
     const settled = await waitSettled(s, `v${version}`);
-    assert.equal(settled.deployment.state, 'succeeded', `deployment to v${version} after a kill at ${kind}: ${settled.deployment.reason}`);
+    assert.equal(settled.deployment.state, 'committed', `deployment to v${version} after a kill at ${kind}: ${settled.deployment.reason}`);
     const res = await get(s.routerPort, HOST);
     assert.equal(res.status, 200);
     assert.equal(res.release, `v${version}`);
@@ -105,4 +106,38 @@ test('a crashed instance is restarted with backoff and reported, and the router 
   const events = await fetch(`${s.apiUrl}/api/v1/events?app=hello`, { headers: { authorization: `Bearer ${s.token}` } }).then((r) => r.json());
   const kinds = events.events.filter((e: any) => e.instance === victim.id).map((e: any) => e.kind);
   assert.ok(kinds.includes('instance.crashed') && kinds.includes('instance.restarted'), `crash reported: ${kinds.join(', ')}`);
+});
+
+test('SIGKILL at each canary step and during probation: the deployment resumes with the same traffic weights', { timeout: 240_000 }, async (t) => {
+  const s = await startServer(t);
+  const repo = exampleRepo(t, 'hello');
+  const spec = readFileSync(`${repo.path}/slipway.yaml`, 'utf8').replace(/environments:[\s\S]*$/,
+    'environments:\n  staging:\n    strategy: {canary: {steps: [20, 50], step_duration: 4s, analysis: {interval: 1s, min_requests: 20}, probation: 5s}}\n');
+  repo.commit({ 'slipway.yaml': spec }, 'canary');
+  assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
+  await waitFor(async () => (await staging(s))?.release?.version === 'v1', 30_000, 'v1');
+  const traffic = load(s.routerPort, HOST, 4, 180_000);
+  t.after(() => traffic.stop());
+  repo.commit({ 'message.txt': 'canary\n' }, 'v2');
+
+  const current = async () => (await staging(s)).deployment;
+  for (const [state, weight] of [['progressing', 20], ['progressing', 50], ['probation', 100]] as const) {
+    const before = await waitFor(async () => { const d = await current(); return d?.to === 'v2' && d.state === state && d.weight === weight ? d : undefined; }, 60_000, `v2 at ${weight}% (${state})`);
+    await s.restart('SIGKILL');
+    const after = await current();
+    assert.equal(after.id, before.id);
+    assert.equal(after.weight, weight, `weight after the restart at ${weight}%`);
+    if (weight < 100) assert.equal((await get(s.routerPort, HOST)).status, 200);
+    const pinned = await new Promise<string | undefined>((resolve) => {
+      http.get({ host: '127.0.0.1', port: s.routerPort, path: '/', headers: { host: HOST, 'x-slipway-canary': 'always' }, agent: false }, (res) => {
+        res.resume();
+        resolve(res.headers['x-slipway-release'] as string);
+      }).on('error', () => resolve(undefined));
+    });
+    assert.equal(pinned, 'v2', 'the canary group is routed again right after the restart');
+  }
+  const done = await waitFor(async () => { const d = await current(); return d?.state === 'committed' ? d : undefined; }, 60_000, 'v2 to commit');
+  assert.equal(done.weight, 100);
+  await waitFor(async () => processesOf(s.dataDir).length === 2 || undefined, 20_000, 'only the two v2 instances to remain');
+  assertNoOrphans(s, (await staging(s)).instances);
 });

@@ -110,11 +110,11 @@ test('git push to a zero-downtime deploy: staging, approval, rollout, broken spe
   // The history says who did what.
   const deployments = await s.json('deployments', 'hello', '--env', 'staging');
   assert.deepEqual(deployments.map((d: any) => [d.to, d.trigger, d.state]).reverse(), [
-    ['v1', 'pipeline', 'succeeded'], ['v2', 'pipeline', 'succeeded'], ['v1', 'rollback', 'succeeded'], ['v2', 'manual', 'succeeded'],
+    ['v1', 'pipeline', 'committed'], ['v2', 'pipeline', 'committed'], ['v1', 'rollback', 'committed'], ['v2', 'manual', 'committed'],
   ]);
   const detail = await s.json('deployment', deployments[0].id);
   const kinds = detail.events.map((e: any) => e.kind);
-  for (const kind of ['deployment.started', 'instance.start.intent', 'instance.start.done', 'instance.routed', 'instance.draining', 'instance.stop.done', 'deployment.succeeded']) {
+  for (const kind of ['deployment.started', 'instance.start.intent', 'instance.start.done', 'instance.routed', 'instance.draining', 'instance.stop.done', 'deployment.committed']) {
     assert.ok(kinds.includes(kind), `deployment events include ${kind}`);
   }
 });

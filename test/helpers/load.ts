@@ -6,10 +6,12 @@ export interface LoadResult { ok: number; failed: number; failures: string[]; re
  * Sustained keep-alive GETs through the router from `workers` concurrent clients, until stop().
  * Any non-2xx or transport error counts as a failed request.
  */
-export function load(routerPort: number, host: string, workers = 4): { stop(): Promise<LoadResult>; snapshot(): LoadResult } {
+export function load(routerPort: number, host: string, workers = 4, maxMs = 120_000): { stop(): Promise<LoadResult>; snapshot(): LoadResult } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: workers });
   const result: LoadResult = { ok: 0, failed: 0, failures: [], releases: new Map() };
   let running = true;
+  // A test that fails before stop() must not leave the load running forever.
+  const deadline = Date.now() + maxMs;
   const one = () => new Promise<void>((resolve) => {
     const req = http.get({ host: '127.0.0.1', port: routerPort, path: '/', headers: { host }, agent }, (res) => {
       res.resume();
@@ -22,7 +24,7 @@ export function load(routerPort: number, host: string, workers = 4): { stop(): P
     });
     req.on('error', (err) => { result.failed++; result.failures.push(err.message); resolve(); });
   });
-  const loops = Array.from({ length: workers }, async () => { while (running) await one(); });
+  const loops = Array.from({ length: workers }, async () => { while (running && Date.now() < deadline) await one(); });
   return {
     snapshot: () => result,
     async stop() {

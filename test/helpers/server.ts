@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from '../../src/core/net.ts';
-import { waitFor } from './wait.ts';
+import { GiveUp, waitFor } from './wait.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
@@ -68,7 +68,7 @@ export async function startServer(t: TestContext, opts: { pollInterval?: string 
     child.stdout!.on('data', (d) => { output += d; });
     child.stderr!.on('data', (d) => { output += d; });
     await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+      if (child.exitCode !== null) throw new GiveUp(`server exited early:\n${output}`);
       return fetch(`${apiUrl}/healthz`).then((r) => r.ok, () => false);
     }, 15_000, 'the server to answer /healthz');
     return child;

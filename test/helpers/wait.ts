@@ -1,3 +1,6 @@
+/** Thrown from a check to stop waiting at once: the awaited state can no longer come. */
+export class GiveUp extends Error {}
+
 /** Polls `check` until it returns something truthy; fails with `what` after timeoutMs. */
 export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs: number, what: string): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -8,7 +11,7 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs: number,
       if (value) return value as NonNullable<T>;
     } catch (err) {
       last = err;
-      if ((err as Error).message?.startsWith('server exited early')) throw err;
+      if (err instanceof GiveUp) throw err;
     }
     await new Promise((r) => setTimeout(r, 100));
   }

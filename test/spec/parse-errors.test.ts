@@ -227,13 +227,40 @@ test('value: health path', () => {
 });
 
 test('value: strategies — unknown name, not exactly one, a rollout that cannot progress', () => {
-  expectError(withEnv('    strategy:', '      canary: {steps: [10, 50]}'), 'spec.value', '6:7', 'environments.p.strategy: unknown strategy "canary"', 'allowed strategies: rolling');
-  expectError(withEnv('    strategy: {}'), 'spec.value', '5:15', 'environments.p.strategy: must name exactly one strategy, got 0', /write exactly one of: rolling/);
+  expectError(withEnv('    strategy:', '      linear: {steps: [10, 50]}'), 'spec.value', '6:7', 'environments.p.strategy: unknown strategy "linear"', 'allowed strategies: rolling, blue_green, canary');
+  expectError(withEnv('    strategy: {}'), 'spec.value', '5:15', 'environments.p.strategy: must name exactly one strategy, got 0', /write exactly one of: rolling, blue_green, canary/);
+  // A block for a strategy that is not the one chosen: two blocks are never silently merged.
+  expectError(withEnv('    strategy: {canary: {steps: [5]}, rolling: {}}'), 'spec.value', '5:15', 'environments.p.strategy: must name exactly one strategy, got 2');
   expectError(withEnv('    strategy: {rolling: {}, blue-green: {}}'), 'spec.value', '5:15', 'environments.p.strategy: must name exactly one strategy, got 2');
   expectError(withEnv('    strategy:', '      rolling: {max_surge: 0, max_unavailable: 0}'), 'spec.value', '6:16',
     'environments.p.strategy.rolling: max_surge and max_unavailable are both 0, so a rollout could never make progress', /max_surge: 1/);
   // max_unavailable defaults to 0, so max_surge: 0 alone is the same dead end.
   expectError(withEnv('    strategy: {rolling: {max_surge: 0}}'), 'spec.value', '5:25', /both 0/);
+});
+
+test('value: canary and blue/green settings', () => {
+  const canary = (body: string) => withEnv('    strategy:', `      canary: ${body}`);
+  expectError(canary('{steps: [25, 5]}'), 'spec.value', '6:28', 'environments.p.strategy.canary.steps[1]: 5 does not increase on the step before it (25)', /increasing percentages/);
+  expectError(canary('{steps: [5, 5]}'), 'spec.value', '6:27', /does not increase/);
+  expectError(canary('{steps: [0, 50]}'), 'spec.value', '6:24', 'environments.p.strategy.canary.steps[0]: 0 is out of range', 'use an integer from 1 to 99');
+  expectError(canary('{steps: [10, 100], baseline: false}'), 'spec.value', '6:28', 'environments.p.strategy.canary.steps[1]: 100 is out of range');
+  expectError(canary('{steps: [10, 60]}'), 'spec.value', '6:28', /60% with a baseline of the same size leaves -20% for the stable release/);
+  expectError(canary('{steps: []}'), 'spec.value', '6:23', /needs at least one step/);
+  expectError(canary('{}'), 'spec.missing', '6:15', /steps/);
+  expectError(canary('{steps: [5], analysis: {metrics: [error_rate, cpu]}}'), 'spec.value', '6:61', 'environments.p.strategy.canary.analysis.metrics[1]: unknown metric "cpu"', 'known metrics: error_rate, latency_p50, latency_p99');
+  expectError(canary('{steps: [5], analysis: {confidence: 2}}'), 'spec.value', '6:51', /confidence: 2 is out of range/);
+  expectError(canary('{steps: [5], step_duration: 10s, analysis: {interval: 1m}}'), 'spec.value', '6:69', /longer than step_duration/);
+  expectError(canary('{steps: [5], colour: red}'), 'spec.unknown_key', '6:28', /unknown key "colour"/);
+  expectError(withEnv('    strategy:', '      blue_green: {preview: maybe}'), 'spec.type', '6:29', /expected a boolean/);
+});
+
+test('canary and blue/green parse with defaults', () => {
+  const spec = parseSpec(withEnv('    strategy:', '      canary: {steps: [5, 25, 50], analysis: {metrics: [error_rate], max_error_rate: 0.05}, match: [{header: X-Beta, value: 1}]}'));
+  assert.deepEqual(spec.environments[0]?.strategy, {
+    kind: 'canary', steps: [5, 25, 50], stepDurationMs: 60_000, baseline: true, probationMs: 300_000, match: [{ header: 'x-beta', value: '1' }],
+    analysis: { metrics: ['error_rate'], confidence: 0.98, tolerance: 0.25, intervalMs: 20_000, minRequests: 50, maxErrorRate: 0.05 },
+  });
+  assert.deepEqual(parseSpec(withEnv('    strategy: {blue_green: {preview: true, probation: 2m}}')).environments[0]?.strategy, { kind: 'blue_green', preview: true, probationMs: 120_000 });
 });
 
 test('value: artifact include paths', () => {

@@ -240,8 +240,9 @@ test('parsing is pure: the same text gives equal, independent results', () => {
   const [staging, production] = a.environments;
   assert.ok(staging && production);
   a.service.health.intervalMs = 5;
+  assert.ok(staging.strategy.kind === 'rolling' && production.strategy.kind === 'rolling');
   staging.strategy.maxSurge = 7;
   assert.equal(production.strategy.maxSurge, 1);
   assert.equal(b.service.health.intervalMs, 1000);
-  assert.equal(parseSpec(MINIMAL).environments[0]?.strategy.maxSurge, 1);
+  assert.deepEqual(parseSpec(MINIMAL).environments[0]?.strategy, { kind: 'rolling', maxSurge: 1, maxUnavailable: 0 });
 });

@@ -1,29 +1,30 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { plan, type ActualInstance, type Desired } from '../../src/deploy/plan.ts';
+import type { ActualInstance } from '../../src/deploy/actions.ts';
+import { planRolling as plan, type Desired } from '../../src/deploy/strategies/rolling.ts';
 
 const desired = (over: Partial<Desired> = {}): Desired => ({
   release: 'new', instances: 2, maxSurge: 1, maxUnavailable: 0, healthyDeadlineMs: 60_000, drainTimeoutMs: 30_000, ...over,
 });
 const inst = (id: string, over: Partial<ActualInstance> = {}): ActualInstance => ({
-  id, release: 'old', state: 'running', healthy: true, routed: true, createdAt: 0, drainStartedAt: null, inFlight: 0, ...over,
+  id, release: 'old', role: 'main', state: 'running', healthy: true, routed: true, createdAt: 0, drainStartedAt: null, inFlight: 0, ...over,
 });
 
 test('plan: table of single decisions', () => {
   const cases: [string, Desired, ActualInstance[], number, unknown[]][] = [
-    ['first deployment starts all instances within the surge budget', desired(), [], 0, [{ kind: 'start', release: 'new' }, { kind: 'start', release: 'new' }]],
-    ['surge 1 over two old instances starts one new', desired(), [inst('a'), inst('b')], 0, [{ kind: 'start', release: 'new' }]],
+    ['first deployment starts all instances within the surge budget', desired(), [], 0, [{ kind: 'start', release: 'new', role: 'main' }, { kind: 'start', release: 'new', role: 'main' }]],
+    ['surge 1 over two old instances starts one new', desired(), [inst('a'), inst('b')], 0, [{ kind: 'start', release: 'new', role: 'main' }]],
     ['a starting instance is waited for', desired(), [inst('a'), inst('b'), inst('n1', { release: 'new', state: 'starting', healthy: false, routed: false })], 1000, []],
     ['a healthy new instance joins and an old one drains', desired(), [inst('a'), inst('b'), inst('n1', { release: 'new', routed: false })], 1000,
-      [{ kind: 'route', instance: 'n1' }, { kind: 'drain', instance: 'a' }, { kind: 'start', release: 'new' }]],
+      [{ kind: 'route', instance: 'n1' }, { kind: 'drain', instance: 'a' }, { kind: 'start', release: 'new', role: 'main' }]],
     ['a draining instance with requests in flight waits', desired(), [inst('a', { state: 'draining', routed: false, drainStartedAt: 0, inFlight: 2 })], 1000,
-      [{ kind: 'start', release: 'new' }, { kind: 'start', release: 'new' }]],
+      [{ kind: 'start', release: 'new', role: 'main' }, { kind: 'start', release: 'new', role: 'main' }]],
     ['an idle draining instance stops', desired({ instances: 1 }), [inst('a', { state: 'draining', routed: false, drainStartedAt: 0 }), inst('n', { release: 'new' })], 10,
       [{ kind: 'stop', instance: 'a', reason: 'drained' }]],
     ['the drain timeout stops a busy instance', desired({ instances: 1 }), [inst('a', { state: 'draining', routed: false, drainStartedAt: 0, inFlight: 1 }), inst('n', { release: 'new' })], 30_000,
       [{ kind: 'stop', instance: 'a', reason: 'drain timeout' }]],
     ['max_unavailable 1 and no surge drains first', desired({ maxSurge: 0, maxUnavailable: 1 }), [inst('a'), inst('b')], 0,
-      [{ kind: 'drain', instance: 'a' }, { kind: 'start', release: 'new' }]],
+      [{ kind: 'drain', instance: 'a' }, { kind: 'start', release: 'new', role: 'main' }]],
     ['a new instance past its deadline fails the deployment', desired(), [inst('a'), inst('b'), inst('n1', { release: 'new', state: 'starting', healthy: false, routed: false, createdAt: 0 })], 60_001,
       [{ kind: 'fail', reason: 'instance n1 did not become healthy within 60s' }]],
     ['everything new and serving completes', desired(), [inst('n1', { release: 'new' }), inst('n2', { release: 'new' })], 0, [{ kind: 'complete' }]],

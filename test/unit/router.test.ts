@@ -69,16 +69,16 @@ test('router: a dead backend is reported once and GETs are retried elsewhere; bo
 });
 
 test('router: in-flight requests are counted per backend so draining can wait for them', async (t) => {
-  let release: () => void = () => {};
+  let release: (() => void) | undefined;
   const slow = await backend(t, 'slow', (_req, res) => { release = () => res.end('done'); });
   const { r, port } = await router(t);
   r.setRoute('shop', 'prod', [{ id: 's', host: '127.0.0.1', port: slow.port, release: 'v1' }]);
   const pending = request(port, 'shop.prod.localhost');
-  while (r.inFlight('s') === 0) await new Promise((res) => setTimeout(res, 5));
+  while (!release) await new Promise((res) => setTimeout(res, 5));
   assert.equal(r.inFlight('s'), 1);
   r.setRoute('shop', 'prod', []);
   assert.equal(r.inFlight('s'), 1, 'leaving the route does not forget requests still in flight');
-  release();
+  release!();
   assert.equal((await pending).body, 'done');
   assert.equal(r.inFlight('s'), 0);
 });

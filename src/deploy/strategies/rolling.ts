@@ -1,3 +1,5 @@
+import type { Action, ActualInstance } from '../actions.ts';
+
 // The rolling planner: (desired, actual, now) → actions. No I/O, no clock, no randomness —
 // everything it needs comes in, so a restarted control plane re-plans from the same facts and
 // tests are tables of cases.
@@ -11,27 +13,8 @@ export interface Desired {
   drainTimeoutMs: number; // in-flight requests get this long after leaving the router
 }
 
-export interface ActualInstance {
-  id: string;
-  release: string;
-  state: 'starting' | 'running' | 'draining' | 'stopping' | 'crashed';
-  healthy: boolean;
-  routed: boolean;
-  createdAt: number;
-  drainStartedAt: number | null;
-  inFlight: number;
-}
-
-export type Action =
-  | { kind: 'start'; release: string }
-  | { kind: 'route'; instance: string }
-  | { kind: 'drain'; instance: string }
-  | { kind: 'stop'; instance: string; reason: string }
-  | { kind: 'fail'; reason: string }
-  | { kind: 'complete' };
-
-export function plan(desired: Desired, actual: ActualInstance[], now: number): Action[] {
-  const wanted = (i: ActualInstance) => i.release === desired.release;
+export function planRolling(desired: Desired, actual: ActualInstance[], now: number): Action[] {
+  const wanted = (i: ActualInstance) => i.release === desired.release && i.role === 'main';
   const fresh = actual.filter((i) => wanted(i) && i.state !== 'draining' && i.state !== 'stopping');
 
   const late = fresh.find((i) => !i.routed && !i.healthy && now - i.createdAt > desired.healthyDeadlineMs);
@@ -70,7 +53,7 @@ export function plan(desired: Desired, actual: ActualInstance[], now: number): A
   // Start new instances within the surge budget. Draining ones no longer count against it.
   const drainingNow = actions.filter((a) => a.kind === 'drain').length;
   const room = Math.min(desired.instances - newCount, desired.instances + desired.maxSurge - (occupying - drainingNow));
-  for (let n = 0; n < room; n++) actions.push({ kind: 'start', release: desired.release });
+  for (let n = 0; n < room; n++) actions.push({ kind: 'start', release: desired.release, role: 'main' });
 
   const settled = fresh.length === desired.instances && fresh.every((i) => i.routed && i.healthy) && actual.every(wanted);
   if (actions.length === 0 && settled) return [{ kind: 'complete' }];
