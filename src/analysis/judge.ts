@@ -58,8 +58,9 @@ import { DEFAULT_MIN_EFFECT, METRIC_NAMES, evaluateMetric, fmtMs, fmtPct, noData
 import { median, quantileSorted } from './quantile.ts';
 import type { AnalysisConfig, MetricName, MetricVerdict, Observation, Verdict } from './types.ts';
 
+/** Defaults (frozen: spread it and override, `{ ...DEFAULT_ANALYSIS, maxErrorRate: 0.05 }`). */
 export const DEFAULT_ANALYSIS: AnalysisConfig = Object.freeze<AnalysisConfig>({
-  metrics: ['error_rate', 'latency_p50', 'latency_p99'],
+  metrics: Object.freeze(['error_rate', 'latency_p50', 'latency_p99']) as AnalysisConfig['metrics'],
   confidence: 0.98,
   tolerance: 0.25,
   passScore: 95,

@@ -136,9 +136,8 @@ export interface ShiftEstimate {
  * c comes from the exact distribution when the test used it, else from the normal approximation with
  * the test's tie-corrected sd and the same ½ continuity correction: c = ⌊nm/2 + ½ − z·sd⌋.
  *
- * Never materialises the n·m differences: each order statistic is found by `kthDifference`, an
- * exact selection in O((n + m)·log(range)) (see there), so 30,000 × 30,000 (9·10⁸ pairs) takes
- * milliseconds.
+ * Never materialises the n·m differences: each order statistic comes from `selectDifferences`, an exact
+ * selection in a few O(n + m) passes (see there), so 30,000 × 30,000 (9·10⁸ pairs) takes milliseconds.
  */
 export function hodgesLehmannSorted(a: Float64Array, b: Float64Array, confidence: number, test?: RankSumTest): ShiftEstimate {
   const n = a.length, m = b.length;

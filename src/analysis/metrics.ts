@@ -18,8 +18,10 @@ export const METRIC_NAMES: readonly MetricName[] = ['error_rate', 'latency_p50',
 export const DEFAULT_MIN_EFFECT: Readonly<Record<MetricName, number>> = { error_rate: 0.001, latency_p50: 1, latency_p99: 1 };
 /** Tukey factor for cleaning latency_p50 samples (Kayenta's 3.0). Never applied to latency_p99. */
 export const IQR_FACTOR = 3;
-/** latency_p99 needs this many successful requests per group (a p99 of 50 values is their maximum). */
-export const MIN_P99_SAMPLES = 100;
+/** latency_p50 skips the cleaning when it would remove more than this share of either group. */
+export const MAX_CLEANED = 0.05;
+/** Below this many successful requests per group the latency_p99 reason warns that the test has little power. */
+export const FEW_FOR_P99 = 100;
 
 /** One group's observations reduced to what the metrics use. */
 export interface Samples {
@@ -113,10 +115,14 @@ function errorRate(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
 //
 // Samples: the raw latency of every successful request (errors are error_rate's business; a fast 500
 // would otherwise look like a latency win and a slow timeout be counted twice). Outliers beyond the
-// pooled Tukey fences Q1/Q3 ∓ 3·IQR are removed (Kayenta's cleaning). The fences are computed on both
-// groups together so the same rule trims both — per-group fences would trim the slower group less and
-// bias the comparison. For a rank test this barely matters; it keeps the HL interval from being
-// stretched by timeouts.
+// pooled Tukey fences Q1/Q3 ∓ 3·IQR are removed (Kayenta's cleaning), with two guard rails so that
+// cleaning can never hide a regression: the fences are computed on both groups together, so one rule
+// trims both (per-group fences move with each group and would trim a slow canary by its own, slower,
+// standard); and if the fences would remove more than MAX_CLEANED (5 %) of either group, nothing is
+// removed — then the "outliers" are the canary's actual latency (e.g. 50 canary requests all 10×
+// slower than 5,000 baseline ones would otherwise all be cleaned away). For a rank test and a median
+// shift, cleaning changes little either way (an outlier only moves one rank); it is kept for parity
+// with Kayenta and never applied to latency_p99.
 // Test: Mann–Whitney (normal approximation with tie correction; exact below 50 per group without ties).
 // Effect: Hodges–Lehmann shift (median of all pairwise differences) with its Moses interval.
 // Level: the group medians. Margin: max(tolerance × baseline median, 1 ms).
@@ -128,8 +134,10 @@ function latencyP50(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
   if (short) return noData(metric, mc, mb, ctx, short, c.latency.length, b.latency.length);
   const q1 = pooledQuantile(c.latency, b.latency, 0.25), q3 = pooledQuantile(c.latency, b.latency, 0.75);
   const low = q1 - IQR_FACTOR * (q3 - q1), high = q3 + IQR_FACTOR * (q3 - q1);
-  const cc = within(c.latency, low, high);
-  const bb = within(b.latency, low, high);
+  let cc = within(c.latency, low, high), bb = within(b.latency, low, high);
+  const share = Math.max(1 - cc.length / c.latency.length, 1 - bb.length / b.latency.length);
+  const cleaned = share <= MAX_CLEANED;
+  if (!cleaned) { cc = c.latency; bb = b.latency; } // the "outliers" are the canary's latency: keep them
   const removed = c.latency.length - cc.length + b.latency.length - bb.length;
   const t = mannWhitneySorted(cc, bb);
   const hl = hodgesLehmannSorted(cc, bb, 1 - ctx.alpha, t);
@@ -138,7 +146,8 @@ function latencyP50(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
   const reason = [
     `canary median ${fmtMs(mc)} vs baseline ${fmtMs(mb)}, shift ${fmtMsDelta(hl.estimate)} (Hodges–Lehmann) ` +
       `[${fmtLevel(1 - ctx.alpha)} CI ${fmtMsDelta(hl.lower)}..${fmtMsDelta(hl.upper)}], p=${fmtP(t.pValue)} ` +
-      `(${cc.length} vs ${bb.length} latencies, ${removed} beyond 3×IQR removed)`,
+      `(${cc.length} vs ${bb.length} latencies, ` +
+      (cleaned ? `${removed} beyond 3×IQR removed)` : `no cleaning: 3×IQR would remove ${fmtPct(share)} of a group)`),
     `${cls.result}: ${cls.why}`,
   ].join('; ');
   return {
@@ -172,13 +181,15 @@ function latencyP50(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
 // Effect: the difference of the sample p99s (canary − baseline, ms) — the number operators read; its
 // interval uses distribution-free order-statistic standard errors (quantile.ts). Margin: max(tolerance ×
 // baseline p99, 1 ms). The test decides "is the tail worse", the p99 estimate decides "by enough".
-// A p99 needs data: below MIN_P99_SAMPLES successful requests per group the metric is NoData.
+// Small samples: the test stays exact at any size, it just cannot reject with a handful of requests
+// above t (≈ 1 % of the pooled requests), so below FEW_FOR_P99 per group the metric still judges —
+// like the others, above the operator's min_requests — and its reason says the p99 is barely estimable.
 
 function latencyP99(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
   const metric: MetricName = 'latency_p99';
   const qc = quantileSorted(c.latency, 0.99), qb = quantileSorted(b.latency, 0.99);
-  const short = tooFewLatencies(c, b, { ...ctx, minLatencySamples: Math.max(ctx.minLatencySamples, MIN_P99_SAMPLES) });
-  if (short) return noData(metric, qc, qb, ctx, `${short} for a p99`, c.latency.length, b.latency.length);
+  const short = tooFewLatencies(c, b, ctx);
+  if (short) return noData(metric, qc, qb, ctx, short, c.latency.length, b.latency.length);
   const threshold = pooledQuantile(c.latency, b.latency, 0.99);
   const kc = c.latency.length - upperBound(c.latency, threshold);
   const kb = b.latency.length - upperBound(b.latency, threshold);
@@ -197,6 +208,9 @@ function latencyP99(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
       `baseline ${kb}/${b.latency.length} (${fmtPct(kb / b.latency.length)}), p=${fmtP(t.pValue)} (exact)`,
     guardExceeded ? `over the absolute guard max_latency_p99 ${fmtMs(ctx.guard!)}` : '',
     `${cls.result}: ${cls.why}`,
+    Math.min(c.latency.length, b.latency.length) < FEW_FOR_P99
+      ? `few requests: a p99 of under ${FEW_FOR_P99} values is about the maximum, and this test has little power until there are several hundred`
+      : '',
   ].filter(Boolean).join('; ');
   return {
     metric, result, canary: qc, baseline: qb, pValue: t.pValue, effect, lower: effect - half, upper: effect + half, guardExceeded, reason,

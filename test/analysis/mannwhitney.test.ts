@@ -87,7 +87,7 @@ test('normal approximation with ties and continuity correction matches SciPy / C
   assert.ok(t.sd < Math.sqrt((12 * 11 * 24) / 12));
   // With ties the exact permutation distribution is not used (as in R): at 8 vs 7 with heavy ties the
   // approximation is rough (0.316 vs 0.368 by enumeration) but in the right place. The judge never
-  // decides on samples this small (latency metrics need minObservations/2 per group, p99 needs 100).
+  // decides on samples this small (latency metrics need minObservations/2 = 25 per group by default).
   const ref = permutationP(a.slice(0, 8), b.slice(0, 7));
   const small = mannWhitney(a.slice(0, 8), b.slice(0, 7));
   assert.ok(Math.abs(small.pGreater - ref.greater) < 0.06, `${small.pGreater} vs exact ${ref.greater}`);

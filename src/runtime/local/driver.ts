@@ -26,21 +26,22 @@ export class LocalDriver implements RuntimeDriver {
     this.basePath = opts.path ?? process.env.PATH ?? '/usr/bin:/bin';
   }
 
-  logFile(id: string): string {
-    return path.join(this.dataDir, 'instances', id, 'output.log');
+  /** Where an instance's stdout or stderr goes: plain files, so nothing ties the process to the server. */
+  logFile(id: string, stream: 'stdout' | 'stderr'): string {
+    return path.join(this.dataDir, 'instances', id, `${stream}.log`);
   }
 
   async start(spec: InstanceSpec): Promise<InstanceProcess> {
-    const log = this.logFile(spec.id);
-    mkdirSync(path.dirname(log), { recursive: true });
-    const fd = openSync(log, 'a');
+    mkdirSync(path.dirname(this.logFile(spec.id, 'stdout')), { recursive: true });
+    const out = openSync(this.logFile(spec.id, 'stdout'), 'a');
+    const err = openSync(this.logFile(spec.id, 'stderr'), 'a');
     try {
       // A simple command replaces the shell (exec), so the instance is one process with one PID.
       const command = /[;&|()\n]/.test(spec.command) ? spec.command : `exec ${spec.command}`;
       const child = spawn('/bin/sh', ['-c', command], {
         cwd: spec.workdir,
         detached: true,
-        stdio: ['ignore', fd, fd],
+        stdio: ['ignore', out, err],
         env: {
           PATH: this.basePath,
           HOME: process.env.HOME ?? '/',
@@ -61,7 +62,8 @@ export class LocalDriver implements RuntimeDriver {
       child.unref();
       return { id: spec.id, pid };
     } finally {
-      closeSync(fd);
+      closeSync(out);
+      closeSync(err);
     }
   }
 
@@ -105,27 +107,33 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   async tail(id: string, lines: number): Promise<string[]> {
-    let handle;
-    try {
-      handle = await open(this.logFile(id), 'r');
-    } catch {
-      return [];
-    }
-    try {
-      const { size } = await handle.stat();
-      const length = Math.min(size, 256 * 1024);
-      const buffer = Buffer.alloc(length);
-      await handle.read(buffer, 0, length, size - length);
-      const text = buffer.toString('utf8').split('\n');
-      if (text.at(-1) === '') text.pop();
-      return text.slice(-lines);
-    } finally {
-      await handle.close();
-    }
+    const [out, err] = await Promise.all([tailFile(this.logFile(id, 'stdout'), lines), tailFile(this.logFile(id, 'stderr'), lines)]);
+    return [...out, ...err.map((l) => `! ${l}`)].slice(-lines);
   }
 
   onExit(listener: (id: string, code: number | null, signal: string | null) => void): void {
     this.exitListeners.push(listener);
+  }
+}
+
+/** The last `lines` lines of a file, reading at most its last 256 KiB. */
+async function tailFile(file: string, lines: number): Promise<string[]> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, 256 * 1024);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const text = buffer.toString('utf8').split('\n');
+    if (text.at(-1) === '') text.pop();
+    return text.slice(-lines);
+  } finally {
+    await handle.close();
   }
 }
 
