@@ -13,7 +13,8 @@ import { runWrk, wrkArgs, type WrkResult } from '../lib/wrk.ts';
 // Targets are measured in interleaved rounds (direct, slipway, haproxy, direct, …) and the
 // table reports medians, so a slow patch of a noisy (virtual) machine does not land on one
 // target only. Run through bench/router/run.sh. Knobs (env): ROUNDS=3 DURATION=4s WARMUP=2s
-// CONNECTIONS=32 THREADS=1 HAPROXY_THREADS=1 SLIPWAY_ROUTER_MODULE=<path to a router.ts copy>.
+// CONNECTIONS=32 THREADS=1 HAPROXY_THREADS=1 SLIPWAY_ROUTER_MODULE=<path to a router.ts copy>
+// ROUTER_NODE_FLAGS='<node flags for the router process>'.
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = path.resolve(HERE, '../..');
@@ -28,12 +29,14 @@ const cfg = {
   threads: Number(process.env.THREADS ?? 1),
   haproxyThreads: Number(process.env.HAPROXY_THREADS ?? 1),
   routerModule: path.resolve(process.env.SLIPWAY_ROUTER_MODULE ?? path.join(ROOT, 'src/router/router.ts')),
+  routerNodeFlags: (process.env.ROUTER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
 };
 
 const sh = (cmd: string, args: string[]) => {
   try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(); } catch (err) { return `(unavailable: ${(err as Error).message.split('\n')[0]})`; }
 };
 const cpuModel = () => /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Sends `n` GETs and checks every answer is 200 "ok"; returns the distinct backends that answered. */
@@ -105,7 +108,8 @@ async function measure(t: Target, duration: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-'));
+  const ownTmp = !process.env.BENCH_TMPDIR;
+  const tmp = process.env.BENCH_TMPDIR ?? mkdtempSync(path.join(os.tmpdir(), 'slipway-router-bench.'));
   const backendScript = path.join(ROOT, 'bench/lib/backend.ts');
   const sample = wrkArgs({ url: 'http://127.0.0.1:<port>/', threads: cfg.threads, connections: cfg.connections, duration: cfg.duration, headers: [`Host: ${HOST_HEADER}`] })
     .map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
@@ -114,9 +118,9 @@ async function main(): Promise<void> {
   const header = [
     `command:  ${process.env.BENCH_COMMAND ?? 'bench/router/run.sh'}`,
     `settings: ROUNDS=${cfg.rounds} DURATION=${cfg.duration} WARMUP=${cfg.warmup} CONNECTIONS=${cfg.connections} THREADS=${cfg.threads} HAPROXY_THREADS=${cfg.haproxyThreads}`,
-    `load:     wrk ${sample}`,
+    `client:   wrk ${sample}`,
     `          per target: one ${cfg.warmup} warm-up, then ${cfg.rounds} interleaved rounds; medians below`,
-    `router:   ${routerShown} (own process, 1 route, 2 backends)`,
+    `router:   ${routerShown} (own process, 1 route, 2 backends)${cfg.routerNodeFlags.length ? `, node flags: ${cfg.routerNodeFlags.join(' ')}` : ''}`,
     `date:     ${sh('date', ['-u'])}`,
     `nproc:    ${sh('nproc', [])}`,
     `cpu:      ${cpuModel()}`,
@@ -124,7 +128,9 @@ async function main(): Promise<void> {
     `node:     ${process.version}`,
     `haproxy:  ${sh('haproxy', ['-v']).split('\n')[0]}`,
     `wrk:      ${sh('sh', ['-c', 'wrk -v 2>&1 | head -1'])}`,
+    `loadavg:  ${loadavg()} before the run (other work on the machine skews every number below)`,
   ];
+  const busyBefore = Number(loadavg().split(' ')[0]);
 
   let targets: Target[];
   try {
@@ -136,7 +142,7 @@ async function main(): Promise<void> {
     const ports = [b1.port, b2.port];
     const backendPids = [b1.child.pid!, b2.child.pid!];
 
-    const router = await spawnReady('router', NODE, [path.join(HERE, 'router-process.ts'), 'bench', 'prod', ports.join(',')], {
+    const router = await spawnReady('router', NODE, [...cfg.routerNodeFlags, path.join(HERE, 'router-process.ts'), 'bench', 'prod', ports.join(',')], {
       env: { ...process.env, SLIPWAY_ROUTER_MODULE: cfg.routerModule },
     });
 
@@ -169,7 +175,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
-    rmSync(tmp, { recursive: true, force: true });
+    if (ownTmp) rmSync(tmp, { recursive: true, force: true });
   }
 
   const agg = targets.map((t) => ({
@@ -206,12 +212,17 @@ async function main(): Promise<void> {
   const ratio = slipway.rps / haproxy.rps;
   const addedS = slipway.p99 - direct.p99;
   const addedH = haproxy.p99 - direct.p99;
+  const cores = os.availableParallelism();
   const summary = [
+    ...(busyBefore > cores / 2
+      ? [`WARNING: the machine was already busy before the run (1-min loadavg ${busyBefore} on ${cores} CPUs): treat these numbers as noise, not a result.`]
+      : []),
     `slipway/haproxy throughput: ${f(ratio)}×   (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
     `p99 added vs direct:        slipway ${signed(addedS)} ms, haproxy ${signed(addedH)} ms   (target slipway ≤ 2.00 ms: ${addedS <= 2 ? 'met' : 'NOT met'})`,
     `p50 added vs direct:        slipway ${signed(slipway.p50 - direct.p50)} ms, haproxy ${signed(haproxy.p50 - direct.p50)} ms`,
     `proxy CPU per request:      slipway ${f(slipway.proxyUs!, 1)} µs, haproxy ${f(haproxy.proxyUs!, 1)} µs (${f(slipway.proxyUs! / haproxy.proxyUs!, 1)}×)`,
   ];
+  header.push(`          ${loadavg()} after`);
   process.stdout.write(`${header.join('\n')}\n\n${table.join('\n')}\n\nper round:\n${rounds.join('\n')}\n\n${summary.join('\n')}\n`);
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Router benchmark: direct vs Slipway Router vs HAProxy, on 127.0.0.1 only, in ~40 s.
-# Usage: bench/router/run.sh            (knobs via env: DURATION WARMUP CONNECTIONS THREADS
-#                                        HAPROXY_THREADS SLIPWAY_ROUTER_MODULE)
+# Usage: bench/router/run.sh            (knobs via env: ROUNDS DURATION WARMUP CONNECTIONS THREADS
+#                                        HAPROXY_THREADS SLIPWAY_ROUTER_MODULE ROUTER_NODE_FLAGS)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NODE=node_modules/.bin/node
@@ -18,16 +18,27 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# Every process the harness starts is recorded here; whatever is still alive at exit is stopped by PID.
-PIDFILE=$(mktemp -t slipway-bench-pids.XXXXXX)
+# Scratch space (HAProxy config) and the PID list: every process the harness starts is recorded in
+# it, and whatever is still alive at exit is stopped by PID, even if the harness itself was killed.
+WORKDIR=$(mktemp -d -t slipway-router-bench.XXXXXX)
+PIDFILE=$WORKDIR/pids
+: >"$PIDFILE"
 cleanup() {
+  local pid cmd
   while read -r pid; do
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && kill "$pid" 2>/dev/null || true
+    [[ -n $pid ]] || continue
+    # Only a process that is still ours (not a recycled PID): a harness child by its command line.
+    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
+    [[ $cmd == *bench/lib/backend.ts* || $cmd == *bench/router/router-process.ts* || $cmd == *haproxy*"$WORKDIR"* || $cmd == wrk* ]] || continue
+    kill "$pid" 2>/dev/null || true
   done <"$PIDFILE"
-  rm -f "$PIDFILE"
+  rm -rf "$WORKDIR"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-BENCH_PIDFILE=$PIDFILE BENCH_COMMAND="bench/router/run.sh${*:+ $*}" "$NODE" bench/router/index.ts "$@"
+# In the background so a signal to this script is acted on at once (the harness stops its children).
+BENCH_TMPDIR=$WORKDIR BENCH_PIDFILE=$PIDFILE BENCH_COMMAND="bench/router/run.sh${*:+ $*}" "$NODE" bench/router/index.ts "$@" &
+harness=$!
+trap 'kill -TERM "$harness" 2>/dev/null; wait "$harness"; exit 130' INT
+trap 'kill -TERM "$harness" 2>/dev/null; wait "$harness"; exit 143' TERM
+wait "$harness"

@@ -20,6 +20,18 @@ interface LiveBackend extends Candidate {
   latencyCounts: number[];
 }
 
+/** One request on its way through: what forward() needs again when it retries elsewhere. */
+interface Proxied {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  route: Route;
+  group: Group<LiveBackend>;
+  release: string | undefined;
+  cookie: string | undefined;
+  name: string;
+  started: number;
+}
+
 interface Route {
   groups: Group<LiveBackend>[];
   rules: RouteSpec['rules'];
@@ -39,6 +51,10 @@ export interface BackendStats {
 
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
+/** Request headers not copied from the client: hop-by-hop ones, and those the router sets itself. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+/** Response headers not copied from the backend. */
+const NOT_RETURNED = new Set([...HOP_BY_HOP, 'x-slipway-release']);
 const SUFFIX = '.localhost';
 /** A backend that holds a request this long without a byte is treated as hung (504). */
 const UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
@@ -162,14 +178,14 @@ export class Router {
     if (!route) return reply(res, 404, `no app is routed at host "${name || '(none)'}": use <app>.<env>.localhost\n`);
     const choice = chooseGroup(route.groups, route.rules, req.headers, newClientId);
     if (!choice) return reply(res, 503, `${name} has no healthy instance right now: check \`slipway status\`\n`);
-    if (choice.setCookie) res.setHeader('set-cookie', choice.setCookie);
     const bodiless = req.headers['content-length'] === undefined || req.headers['content-length'] === '0';
     const retries = RETRYABLE.has(req.method ?? '') && bodiless && req.headers['transfer-encoding'] === undefined ? route.retries : 0;
-    this.forward(req, res, route, choice.group, choice.release, name, retries, undefined, performance.now());
+    this.forward({ req, res, route, group: choice.group, release: choice.release, cookie: choice.setCookie, name, started: performance.now() }, retries, undefined);
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, group: Group<LiveBackend>, release: string | undefined,
-    name: string, retriesLeft: number, failed: LiveBackend | undefined, started: number): void {
+  private forward(p: Proxied, retriesLeft: number, failed: LiveBackend | undefined): void {
+    const { req, res, route, release, name, started } = p;
+    let group = p.group;
     let backend = pickBackend(group, failed, release) ?? pickBackend(group, failed);
     if (!backend) {
       // Nobody left in the chosen group: any other group with a live backend will do.
@@ -180,13 +196,7 @@ export class Router {
     }
     if (!backend) return reply(res, 503, `${name} has no healthy instance right now: check \`slipway status\`\n`);
     const target = backend;
-    const headers: http.OutgoingHttpHeaders = { ...req.headers };
-    for (const h of HOP_BY_HOP) delete headers[h];
-    const remote = req.socket.remoteAddress ?? '';
-    const prior = req.headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = prior ? `${prior}, ${remote}` : remote;
-    headers['x-forwarded-host'] = req.headers.host;
-    headers['x-forwarded-proto'] = 'http';
+    const headers = requestHeaders(req);
 
     target.inFlight++;
     let settled = false;
@@ -196,17 +206,27 @@ export class Router {
       target.inFlight--;
       this.measure(route, group, target, status, performance.now() - started);
     };
-    const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers, agent: target.agent }, (up) => {
-      const out: http.OutgoingHttpHeaders = { ...up.headers, 'x-slipway-release': target.release };
-      for (const h of HOP_BY_HOP) delete out[h];
+    const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers, agent: target.agent });
+    // `on`, not `once`: these fire at most once per message, and each `once` costs a wrapper per request.
+    upstream.on('response', (up: http.IncomingMessage) => {
       const status = up.statusCode ?? 502;
-      res.writeHead(status, up.statusMessage, out);
-      up.pipe(res);
-      up.once('end', () => done(status));
-      up.once('error', () => { done(502); res.destroy(); });
+      res.writeHead(status, up.statusMessage, responseHeaders(up.rawHeaders, target.release, p.cookie));
+      // A hand-rolled pipe: the same backpressure as up.pipe(res), without the half-dozen
+      // listeners pipe() adds and removes on both streams for every request.
+      up.on('data', (chunk: Buffer) => {
+        if (!res.write(chunk)) {
+          up.pause();
+          res.once('drain', () => up.resume());
+        }
+      });
+      up.on('end', () => { res.end(); done(status); });
+      up.on('error', () => { done(502); res.destroy(); });
     });
     upstream.setTimeout(UPSTREAM_IDLE_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
-    upstream.once('error', (err: NodeJS.ErrnoException) => {
+    let failedOnce = false;
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (failedOnce) return;
+      failedOnce = true;
       if (res.headersSent) { done(502); return res.destroy(); }
       if (err.code === 'ETIMEDOUT') { done(504); return reply(res, 504, `${name}: the instance did not answer within ${UPSTREAM_IDLE_TIMEOUT_MS / 1000}s\n`); }
       // A connection that never produced a response: this backend is out until a probe passes.
@@ -218,12 +238,12 @@ export class Router {
       if (retriesLeft > 0) {
         settled = true;
         target.inFlight--;
-        return this.forward(req, res, route, group, release, name, retriesLeft - 1, target, started);
+        return this.forward(p, retriesLeft - 1, target);
       }
       done(502);
       reply(res, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
     });
-    res.once('close', () => { if (!res.writableFinished) { upstream.destroy(); done(499); } });
+    res.on('close', () => { if (!res.writableFinished) { upstream.destroy(); done(499); } });
     if (retriesLeft > 0 || failed) upstream.end();
     else req.pipe(upstream);
   }
@@ -242,6 +262,40 @@ export class Router {
 
 function newClientId(): string {
   return randomBytes(9).toString('base64url');
+}
+
+/**
+ * The upstream request's headers as a flat [name, value, …] list straight from rawHeaders: no
+ * object spread, no deletes. Host is sent once, as parsed (as before); the rest keep their order.
+ */
+function requestHeaders(req: http.IncomingMessage): string[] {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!NOT_FORWARDED.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+  }
+  const host = req.headers.host;
+  const remote = req.socket.remoteAddress ?? '';
+  const prior = req.headers['x-forwarded-for'];
+  if (host !== undefined) out.push('host', host);
+  out.push('x-forwarded-for', prior ? `${prior}, ${remote}` : remote);
+  if (host !== undefined) out.push('x-forwarded-host', host);
+  out.push('x-forwarded-proto', 'http');
+  return out;
+}
+
+/**
+ * The client response's headers as a flat list from the backend's rawHeaders, plus the release
+ * and, for a new client during a traffic split, the sticky cookie beside any the backend set.
+ */
+function responseHeaders(raw: string[], release: string, cookie: string | undefined): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!NOT_RETURNED.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+  }
+  out.push('x-slipway-release', release);
+  if (cookie) out.push('set-cookie', cookie);
+  return out;
 }
 
 function reply(res: http.ServerResponse, status: number, text: string): void {

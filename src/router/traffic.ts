@@ -66,11 +66,15 @@ export function groupForBucket<B extends Candidate>(groups: Group<B>[], bucket: 
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
-  const at = header.indexOf(`${name}=`);
-  if (at === -1 || (at > 0 && header[at - 1] !== ' ' && header[at - 1] !== ';')) return undefined;
-  const start = at + name.length + 1;
-  const end = header.indexOf(';', start);
-  return header.slice(start, end === -1 ? undefined : end).trim() || undefined;
+  const key = `${name}=`;
+  for (let at = header.indexOf(key); at !== -1; at = header.indexOf(key, at + 1)) {
+    // Only a whole cookie name counts: "xslipway_client=" is not "slipway_client=".
+    if (at > 0 && header[at - 1] !== ' ' && header[at - 1] !== ';') continue;
+    const start = at + key.length;
+    const end = header.indexOf(';', start);
+    return header.slice(start, end === -1 ? undefined : end).trim() || undefined;
+  }
+  return undefined;
 }
 
 export function available<B extends Candidate>(group: Group<B> | undefined): boolean {

@@ -82,3 +82,14 @@ test('router: in-flight requests are counted per backend so draining can wait fo
   assert.equal((await pending).body, 'done');
   assert.equal(r.inFlight('s'), 0);
 });
+
+test('router: the sticky cookie is added beside the cookies a backend sets', async (t) => {
+  const a = await backend(t, 'a', (_req, res) => { res.setHeader('set-cookie', 'session=abc'); res.end('a'); });
+  const { r, port } = await router(t);
+  r.setRoute('shop', 'prod', { groups: [
+    { name: 'canary', release: 'v2', weight: 50, backends: [{ id: 'a', host: '127.0.0.1', port: a.port, release: 'v2' }] },
+    { name: 'stable', release: 'v2', weight: 50, backends: [{ id: 'a', host: '127.0.0.1', port: a.port, release: 'v2' }] },
+  ] });
+  const res = await request(port, 'shop.prod.localhost');
+  assert.deepEqual((res.headers['set-cookie'] ?? []).map((c) => c.split('=')[0]).sort(), ['session', 'slipway_client']);
+});
