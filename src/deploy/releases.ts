@@ -14,6 +14,7 @@ export function releaseConfig(spec: AppSpec, envName: string): ReleaseConfig {
     health: { ...spec.service.health },
     drainTimeoutMs: spec.service.drainTimeoutMs,
     stopGraceMs: spec.service.stopGraceMs,
+    metrics: spec.service.metrics,
   };
 }
 

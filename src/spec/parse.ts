@@ -8,6 +8,8 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type YAMLEr
 import type { AppSpec } from './types.ts';
 import { describe, fail, type Ctx } from './locate.ts';
 import { readEnvironments } from './environments.ts';
+import { readAlertRules } from '../telemetry/alerts/rules-read.ts';
+import { SLIPWAY_METRICS } from '../telemetry/catalog.ts';
 import { fieldsOf, readString, required, type Slot } from './read.ts';
 import { APP_NAME_MAX, KEYS, NAME_HINT, NAME_PATTERN } from './schema.ts';
 import { readArtifact, readService } from './service.ts';
@@ -47,7 +49,8 @@ export function parseSpec(text: string, file = 'slipway.yaml'): AppSpec {
     required(ctx, root, fields, 'environments', ENVIRONMENTS_HINT),
     service.instances,
   );
-  return { app, build: steps.build, test: steps.test, artifact, service, environments };
+  const alerts = readAlertRules(ctx, fields.get('alerts'), { metrics: SLIPWAY_METRICS, environments: environments.map((e) => e.name) });
+  return { app, build: steps.build, test: steps.test, artifact, service, environments, alerts };
 }
 
 function readAppName(ctx: Ctx, slot: Slot): string {

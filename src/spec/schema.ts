@@ -3,10 +3,11 @@
 
 // Allowed keys per mapping, in the order the hints list them (which is also the documented order).
 export const KEYS = {
-  top: ['app', 'build', 'test', 'artifact', 'service', 'environments'],
+  top: ['app', 'build', 'test', 'artifact', 'service', 'environments', 'alerts'],
   step: ['name', 'run', 'timeout'],
   artifact: ['include'],
-  service: ['command', 'instances', 'env', 'drain_timeout', 'stop_grace', 'health'],
+  service: ['command', 'instances', 'env', 'drain_timeout', 'stop_grace', 'health', 'metrics'],
+  metrics: ['path', 'interval'],
   health: ['path', 'interval', 'timeout', 'deadline'],
   environment: ['approval', 'instances', 'env', 'strategy'],
   rolling: ['max_surge', 'max_unavailable'],
@@ -56,6 +57,7 @@ export const DEFAULTS = {
   healthIntervalMs: 1_000,
   healthTimeoutMs: 2_000,
   healthDeadlineMs: 60_000,
+  metricsIntervalMs: 15_000,
   maxSurge: 1,
   maxUnavailable: 0,
   probationMs: 5 * 60_000,

@@ -15,6 +15,7 @@ export function readService(ctx: Ctx, slot: Slot): ServiceSpec {
   const drain = fields.get('drain_timeout');
   const grace = fields.get('stop_grace');
   const health = fields.get('health');
+  const metrics = fields.get('metrics');
   return {
     command: readString(ctx, command),
     instances: instances ? readInt(ctx, instances, 1, MAX_INSTANCES) : DEFAULTS.instances,
@@ -23,6 +24,17 @@ export function readService(ctx: Ctx, slot: Slot): ServiceSpec {
     drainTimeoutMs: drain ? readDuration(ctx, drain, 0) : DEFAULTS.drainTimeoutMs,
     stopGraceMs: grace ? readDuration(ctx, grace, 0) : DEFAULTS.stopGraceMs,
     env: env ? readEnvVars(ctx, env) : {},
+    metrics: metrics && !isEmpty(metrics) ? readMetrics(ctx, metrics) : null,
+  };
+}
+
+function readMetrics(ctx: Ctx, slot: Slot): NonNullable<ServiceSpec['metrics']> {
+  const fields = fieldsOf(ctx, slot, KEYS.metrics);
+  const path = required(ctx, slot, fields, 'path', 'e.g. metrics: {path: /metrics}');
+  const interval = fields.get('interval');
+  return {
+    path: readHealthPath(ctx, path),
+    intervalMs: interval ? readDuration(ctx, interval, 1000) : DEFAULTS.metricsIntervalMs,
   };
 }
 
@@ -46,7 +58,7 @@ function readHealthPath(ctx: Ctx, slot: Slot): string {
   // It is appended to http://127.0.0.1:<port>, so it must be an absolute path with no spaces.
   if (!path.startsWith('/') || /\s/.test(path)) {
     fail(ctx, 'spec.value', slot.at, `${slot.path}: ${quote(path)} is not a URL path`,
-      'write a path starting with "/", without spaces, e.g. /healthz');
+      'write a path starting with "/", without spaces, e.g. /healthz or /metrics');
   }
   return path;
 }

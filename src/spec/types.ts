@@ -1,3 +1,4 @@
+import type { AlertRule } from '../telemetry/alerts/types.ts';
 // The parsed, validated and defaulted form of slipway.yaml. Everything downstream reads this,
 // never the raw YAML.
 export interface StepSpec {
@@ -70,6 +71,8 @@ export interface ServiceSpec {
   drainTimeoutMs: number; // default 30s: how long in-flight requests may take after an instance leaves the router
   stopGraceMs: number; // default 10s: SIGTERM → SIGKILL
   env: Record<string, string>; // default {}
+  /** Prometheus metrics the app exposes, scraped from every instance. */
+  metrics: { path: string; intervalMs: number } | null;
 }
 
 export interface AppSpec {
@@ -79,4 +82,5 @@ export interface AppSpec {
   artifact: { include: string[] | null }; // null: the whole checkout without .git
   service: ServiceSpec;
   environments: EnvironmentSpec[]; // in promotion order; at least one
+  alerts: AlertRule[]; // default []
 }

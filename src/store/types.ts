@@ -82,6 +82,8 @@ export interface ReleaseConfig {
   health: { path: string; intervalMs: number; timeoutMs: number; deadlineMs: number };
   drainTimeoutMs: number;
   stopGraceMs: number;
+  /** Prometheus endpoint to scrape on every instance; absent in releases made before it existed. */
+  metrics?: { path: string; intervalMs: number } | null;
 }
 
 /**

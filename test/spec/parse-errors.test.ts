@@ -81,12 +81,12 @@ test('unknown key: points at the key and lists the allowed keys at that level', 
   const rows = FULL_EXAMPLE.split('\n');
   rows.splice(13, 0, '  colour: red'); // becomes line 14, inside service:
   expectError(rows.join('\n'), 'spec.unknown_key', '14:3', 'unknown key "colour" under "service"',
-    'allowed keys under "service": command, instances, env, drain_timeout, stop_grace, health');
+    'allowed keys under "service": command, instances, env, drain_timeout, stop_grace, health, metrics');
 });
 
 test('unknown key: at the top level, with "did you mean" for near misses', () => {
   expectError(withTop('enviroments: {}'), 'spec.unknown_key', '6:1', 'unknown key "enviroments" at the top level',
-    'did you mean "environments"? allowed keys at the top level: app, build, test, artifact, service, environments');
+    'did you mean "environments"? allowed keys at the top level: app, build, test, artifact, service, environments, alerts');
   expectError(withService('  helth: {path: /}'), 'spec.unknown_key', '4:3', 'unknown key "helth" under "service"', /^did you mean "health"\?/);
   expectError(withService('  Command: y'), 'spec.unknown_key', '4:3', 'unknown key "Command" under "service"', /^did you mean "command"\?/);
 });

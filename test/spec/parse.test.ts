@@ -23,11 +23,13 @@ test('the full documented example parses to the exact AppSpec', () => {
       drainTimeoutMs: 30_000,
       stopGraceMs: 10_000,
       env: { KEY: 'value' },
+      metrics: null,
     },
     environments: [
       { name: 'staging', approval: false, strategy: { kind: 'rolling', maxSurge: 1, maxUnavailable: 0 }, instances: 2, env: {} },
       { name: 'production', approval: true, strategy: { kind: 'rolling', maxSurge: 1, maxUnavailable: 0 }, instances: 3, env: { KEY: 'value' } },
     ],
+    alerts: [],
   });
 });
 
@@ -44,8 +46,10 @@ test('a minimal file gets every default', () => {
       drainTimeoutMs: 30_000,
       stopGraceMs: 10_000,
       env: {},
+      metrics: null,
     },
     environments: [{ name: 'production', approval: false, strategy: { kind: 'rolling', maxSurge: 1, maxUnavailable: 0 }, instances: 1, env: {} }],
+    alerts: [],
   });
 });
 
