@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { SlipwayError } from '../core/errors.ts';
@@ -16,11 +15,6 @@ export interface ServerOptions {
   apiPort: number;
   routerPort: number;
   pollIntervalMs: number;
-}
-
-export function defaultDataDir(): string {
-  const base = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
-  return path.join(base, 'slipway');
 }
 
 export interface RunningServer {

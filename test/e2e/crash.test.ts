@@ -112,7 +112,7 @@ test('SIGKILL at each canary step and during probation: the deployment resumes w
   const s = await startServer(t);
   const repo = exampleRepo(t, 'hello');
   const spec = readFileSync(`${repo.path}/slipway.yaml`, 'utf8').replace(/environments:[\s\S]*$/,
-    'environments:\n  staging:\n    strategy: {canary: {steps: [20, 50], step_duration: 4s, analysis: {interval: 1s, min_requests: 20}, probation: 5s}}\n');
+    'environments:\n  staging:\n    strategy: {canary: {steps: [20, 50], step_duration: 4s, analysis: {interval: 1s, min_requests: 20, metrics: [error_rate]}, probation: 5s}}\n');
   repo.commit({ 'slipway.yaml': spec }, 'canary');
   assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
   await waitFor(async () => (await staging(s))?.release?.version === 'v1', 30_000, 'v1');

@@ -54,7 +54,10 @@ async function settledOn(s: TestServer, version: string) {
 
 test('canary: steps with analysis, sticky assignment, header pins, promotion; a bad canary is rolled back automatically', { timeout: 240_000 }, async (t) => {
   const s = await startServer(t);
-  const repo = repoWith(t, '{canary: {steps: [20, 50], step_duration: 3s, baseline: true, analysis: {interval: 1s, min_requests: 30}, probation: 2s}}');
+  // Latency is left out of this analysis on purpose: with one instance per group on a busy 2-core
+  // test machine, a descheduled process slows all its requests at once and the latency tests can
+  // fail an unchanged release (see the judge's notes). Error-rate judgement is what is asserted here.
+  const repo = repoWith(t, '{canary: {steps: [20, 50], step_duration: 3s, baseline: true, analysis: {interval: 1s, min_requests: 30, metrics: [error_rate]}, probation: 2s}}');
   assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
   await settledOn(s, 'v1');
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { parseDuration } from '../../core/duration.ts';
-import { defaultDataDir, serveForever, type ServerOptions } from '../../server/main.ts';
-import { deployExample } from '../../server/quickstart.ts';
+import { defaultDataDir } from '../../server/paths.ts';
+import type { ServerOptions } from '../../server/main.ts';
 import { CliError } from '../client.ts';
 import type { CommandModule } from '../context.ts';
 
@@ -12,7 +12,7 @@ function port(value: string): number {
   return n;
 }
 
-function serverCommand(name: string, description: string, afterStart?: Parameters<typeof serveForever>[1]): Command {
+function serverCommand(name: string, description: string, quickstart: boolean): Command {
   return new Command(name).description(description)
     .option('--data-dir <dir>', 'where Slipway keeps its state', defaultDataDir())
     .option('--host <host>', 'address to bind the API and router to', '127.0.0.1')
@@ -24,11 +24,14 @@ function serverCommand(name: string, description: string, afterStart?: Parameter
         dataDir: path.resolve(o.dataDir), host: o.host, apiPort: o.apiPort, routerPort: o.routerPort,
         pollIntervalMs: parseDuration(o.pollInterval, '--poll-interval'),
       };
+      // Loaded here, not at the top: every other command stays a small, fast API client.
+      const { serveForever } = await import('../../server/main.ts');
+      const afterStart = quickstart ? (await import('../../server/quickstart.ts')).deployExample : undefined;
       await serveForever(opts, afterStart);
     });
 }
 
 export const serverCommands: CommandModule = (cli) => {
-  cli.addCommand(serverCommand('server', 'start the control plane, API and router'));
-  cli.addCommand(serverCommand('quickstart', 'start the server and deploy examples/hello', deployExample));
+  cli.addCommand(serverCommand('server', 'start the control plane, API and router', false));
+  cli.addCommand(serverCommand('quickstart', 'start the server and deploy examples/hello', true));
 };
