@@ -21,6 +21,8 @@ export interface PipelineDeps {
   dataDir: string;
   pollIntervalMs: number;
   onArtifact: (artifact: Artifact) => void;
+  /** Every line a step prints, as it prints it (the log store keeps them searchable). */
+  onLine?: (run: Run, line: LogLine) => void;
 }
 
 /**
@@ -152,7 +154,8 @@ export class Pipeline {
     try {
       const artifact = await executeRun({
         store: this.d.store, clock: this.d.clock, artifacts: this.d.artifacts, workRoot: path.join(this.d.dataDir, 'work'), dataDir: this.d.dataDir,
-        mirrorOf: (app) => this.mirrorOf(app), publishLog: (id, line: LogLine) => this.logs.emit(`run:${id}`, line),
+        mirrorOf: (app) => this.mirrorOf(app),
+        publishLog: (id, line: LogLine) => { this.logs.emit(`run:${id}`, line); this.d.onLine?.(run, line); },
       }, run, handle);
       if (handle.shutdown) return;
       const finished = this.d.store.getRun(run.id)!;

@@ -8,6 +8,8 @@ import { SlipwayError } from '../core/errors.ts';
 import { SLIPWAY_VERSION } from '../core/version.ts';
 import { createApi } from '../api/app.ts';
 import { Slipway } from './slipway.ts';
+import { parseAlertingConfig, type AlertingConfig } from '../telemetry/alerts/index.ts';
+import { SLIPWAY_METRICS } from '../telemetry/catalog.ts';
 
 export interface ServerOptions {
   dataDir: string;
@@ -15,6 +17,8 @@ export interface ServerOptions {
   apiPort: number;
   routerPort: number;
   pollIntervalMs: number;
+  /** A YAML file with global alert rules and notifiers (interval, repeat_interval, rules, notifiers). */
+  configFile?: string;
 }
 
 export interface RunningServer {
@@ -46,12 +50,25 @@ function loadToken(dataDir: string): string {
   return token;
 }
 
+/** Reads the server's alerting configuration; a mistake in it stops the start before anything changes. */
+function loadAlerting(file: string | undefined): AlertingConfig | undefined {
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SlipwayError('server.config_unreadable', `cannot read --config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'give the path of a YAML file with interval, rules and notifiers' });
+  }
+  return parseAlertingConfig(text, path.basename(file), { metrics: SLIPWAY_METRICS });
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const alerting = loadAlerting(opts.configFile);
   if (opts.apiPort !== 0) await ensurePortFree(opts.host, opts.apiPort, '--api-port');
   if (opts.routerPort !== 0) await ensurePortFree(opts.host, opts.routerPort, '--router-port');
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const token = loadToken(opts.dataDir);
-  const slipway = new Slipway({ dataDir: opts.dataDir, pollIntervalMs: opts.pollIntervalMs });
+  const slipway = new Slipway({ dataDir: opts.dataDir, pollIntervalMs: opts.pollIntervalMs, alerting });
   const routerPort = await slipway.router.listen(opts.routerPort, opts.host);
   const apiServer = http.createServer(getRequestListener(createApi(slipway, token).fetch));
   const apiPort = await new Promise<number>((resolve, reject) => {

@@ -11,11 +11,16 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { Router } from '../router/router.ts';
 import { LocalDriver } from '../runtime/local/driver.ts';
 import { Store } from '../store/store.ts';
+import { specOf } from '../deploy/releases.ts';
+import type { AlertingConfig } from '../telemetry/alerts/index.ts';
+import { Observability } from '../telemetry/observability.ts';
 
 export interface SlipwayOptions {
   dataDir: string;
   pollIntervalMs: number;
   clock?: Clock;
+  /** Global alert rules and notifiers (server configuration). */
+  alerting?: AlertingConfig;
 }
 
 /** The control plane, composed: every domain object built once and wired to its neighbours. */
@@ -30,6 +35,7 @@ export class Slipway {
   readonly operations: Operations;
   readonly pipeline: Pipeline;
   readonly artifacts: ArtifactStore;
+  readonly observability: Observability;
   readonly dataDir: string;
 
   constructor(opts: SlipwayOptions) {
@@ -51,13 +57,24 @@ export class Slipway {
     this.operations = new Operations({ store: this.store, events: this.events, clock, instances: this.instances, promotion: this.promotion, kick });
     this.pipeline = new Pipeline({
       store: this.store, events: this.events, clock, artifacts: this.artifacts, dataDir: opts.dataDir,
-      pollIntervalMs: opts.pollIntervalMs, onArtifact: (a) => this.promotion.artifactBuilt(a),
+      pollIntervalMs: opts.pollIntervalMs,
+      onArtifact: (a) => { this.observability.setAppRules(a.app, specOf(a).alerts); this.promotion.artifactBuilt(a); },
+      onLine: (run, line) => this.observability.runLine(run, line),
+    });
+    this.observability = new Observability({
+      dataDir: opts.dataDir, clock, store: this.store, router: this.router, driver: this.driver, events: this.events, alerting: opts.alerting,
     });
     this.driver.onExit(() => kick());
   }
 
   /** Re-adopt instances, then resume deployments and runs where they stopped. */
   async start(): Promise<void> {
+    // Each app's alert rules come from the newest slipway.yaml it built.
+    for (const app of this.store.listApps()) {
+      const newest = this.store.listArtifacts(app.name)[0];
+      if (newest) this.observability.setAppRules(app.name, specOf(newest).alerts);
+    }
+    this.observability.start();
     await this.instances.recover();
     this.controller.start();
     this.pipeline.start();
@@ -69,6 +86,7 @@ export class Slipway {
     await this.controller.stop();
     this.instances.health.stop();
     await this.router.close();
+    await this.observability.stop();
     this.store.close();
   }
 }

@@ -227,6 +227,17 @@ export class Store {
     return this.all<VerdictRecord>('SELECT * FROM verdicts WHERE deployment = ? ORDER BY id', [deployment], { json: ['metrics'] });
   }
 
+  // ── figures for metrics ──
+  /** Deployments per (app, env, strategy, state) with their summed duration, for the metrics collector. */
+  deploymentFigures(): { app: string; env: string; strategy: string; state: string; count: number; seconds: number }[] {
+    return this.db.prepare(`SELECT app, env, json_extract(strategy, '$.kind') AS strategy, state, count(*) AS count,
+      coalesce(sum((finished_at - started_at) / 1000.0), 0) AS seconds FROM deployments GROUP BY app, env, strategy, state`).all() as never;
+  }
+  runFigures(): { app: string; state: string; count: number; seconds: number; lastSuccess: number | null }[] {
+    return this.db.prepare(`SELECT app, state, count(*) AS count, coalesce(sum((finished_at - started_at) / 1000.0), 0) AS seconds,
+      max(CASE WHEN state = 'succeeded' THEN finished_at END) AS lastSuccess FROM runs GROUP BY app, state`).all() as never;
+  }
+
   // ── operation events ──
   recordEvent(e: Omit<OpEvent, 'seq'>): number {
     const result = this.db.prepare('INSERT INTO events (ts, app, env, deployment, instance, kind, actor, before, after, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')

@@ -19,10 +19,11 @@ function serverCommand(name: string, description: string, quickstart: boolean): 
     .option('--api-port <port>', 'API port', port, 7070)
     .option('--router-port <port>', 'router port', port, 8080)
     .option('--poll-interval <duration>', 'how often to poll git branches', '5s')
+    .option('--config <file>', 'YAML with global alert rules and notifiers')
     .action(async (o) => {
       const opts: ServerOptions = {
         dataDir: path.resolve(o.dataDir), host: o.host, apiPort: o.apiPort, routerPort: o.routerPort,
-        pollIntervalMs: parseDuration(o.pollInterval, '--poll-interval'),
+        pollIntervalMs: parseDuration(o.pollInterval, '--poll-interval'), configFile: o.config ? path.resolve(o.config) : undefined,
       };
       // Loaded here, not at the top: every other command stays a small, fast API client.
       const { serveForever } = await import('../../server/main.ts');

@@ -186,6 +186,7 @@ export const EVENT_KINDS = [
   'deployment.succeeded',
   'deployment.failed',
   'deployment.rolled_back',
+  'deployment.paused',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
