@@ -8,11 +8,29 @@ const release = process.env.SLIPWAY_RELEASE ?? 'dev';
 const errorRate = Number(process.env.ERROR_RATE ?? 0);
 const extraLatencyMs = Number(process.env.EXTRA_LATENCY_MS ?? 0);
 
+let served = 0;
+
 const server = http.createServer((req, res) => {
-  if (req.url === '/healthz') {
+  const url = new URL(req.url ?? '/', 'http://local');
+  if (url.pathname === '/healthz') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     return res.end('ok\n');
   }
+  if (url.pathname === '/metrics') {
+    // The Prometheus text format, as a real app would expose it (Slipway scrapes it).
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    return res.end(`# HELP hello_requests_total Requests answered by this instance.\n# TYPE hello_requests_total counter\nhello_requests_total{path="/"} ${served}\n`);
+  }
+  if (url.pathname === '/log') {
+    // Writes one log line: plain text, or a JSON line as pino would (format=json).
+    const msg = url.searchParams.get('msg') ?? 'hello';
+    const level = url.searchParams.get('level') ?? 'info';
+    if (url.searchParams.get('format') === 'json') console.log(JSON.stringify({ level, msg, user: url.searchParams.get('user'), time: Date.now() }));
+    else console.log(msg);
+    res.writeHead(204);
+    return res.end();
+  }
+  served++;
   const answer = () => {
     if (Math.random() < errorRate) {
       res.writeHead(500, { 'content-type': 'text/plain' });

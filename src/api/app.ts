@@ -5,9 +5,10 @@ import { bearerAuth } from './auth.ts';
 import { appRoutes } from './routes/apps.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { runRoutes } from './routes/runs.ts';
+import { telemetryRoutes } from './routes/telemetry.ts';
 import type { ApiEnv, RouteModule } from './types.ts';
 
-const MODULES: RouteModule[] = [appRoutes, runRoutes, environmentRoutes];
+const MODULES: RouteModule[] = [appRoutes, runRoutes, environmentRoutes, telemetryRoutes];
 
 /** The REST API under /api/v1. Every error is `{error: {code, message, hint}}` with its status. */
 export function createApi(slipway: Slipway, token: string): Hono<ApiEnv> {
@@ -20,6 +21,7 @@ export function createApi(slipway: Slipway, token: string): Hono<ApiEnv> {
   api.notFound((c) => c.json({ error: { code: 'route.not_found', message: `no API route ${c.req.method} ${c.req.path}`, hint: 'API routes live under /api/v1' } }, 404));
   api.get('/healthz', (c) => c.json({ ok: true }));
   api.use('/api/*', bearerAuth(token));
+  api.use('/metrics', bearerAuth(token));
   for (const register of MODULES) register(api, slipway);
   return api;
 }

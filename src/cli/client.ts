@@ -47,6 +47,10 @@ export class Client {
     return (await this.request('GET', path)).json() as Promise<T>;
   }
 
+  async delete<T>(path: string): Promise<T> {
+    return (await this.request('DELETE', path)).json() as Promise<T>;
+  }
+
   async post<T>(path: string, body: unknown = {}): Promise<T> {
     return (await this.request('POST', path, body)).json() as Promise<T>;
   }

@@ -7,9 +7,10 @@ import { appCommands } from './commands/apps.ts';
 import { environmentCommands } from './commands/environments.ts';
 import { runCommands } from './commands/runs.ts';
 import { serverCommands } from './commands/server.ts';
+import { telemetryCommands } from './commands/telemetry.ts';
 import type { CommandModule } from './context.ts';
 
-const MODULES: CommandModule[] = [serverCommands, appCommands, runCommands, environmentCommands];
+const MODULES: CommandModule[] = [serverCommands, appCommands, runCommands, environmentCommands, telemetryCommands];
 
 function program(): Command {
   const cli = new Command('slipway').version(SLIPWAY_VERSION).description('git push to a zero-downtime rollout, on one machine')

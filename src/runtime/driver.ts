@@ -26,8 +26,6 @@ export interface RuntimeDriver {
   discover(): Map<string, number>;
   /** Kills every process this data directory owns whose instance id is not in `keep`; returns what it killed. */
   killStrays(keep: Set<string>): string[];
-  /** Last lines an instance printed (stdout and stderr). */
-  tail(id: string, lines: number): Promise<string[]>;
   /** Called (best effort, fast path) when a process started by this driver exits. */
   onExit(listener: (id: string, code: number | null, signal: string | null) => void): void;
 }

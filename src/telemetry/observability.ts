@@ -9,7 +9,7 @@ import type { Instance, LogLine, OpEvent, Run } from '../store/types.ts';
 import { AlertEngine, createNotifier, type AlertingConfig, type AlertRule, type EventKind } from './alerts/index.ts';
 import { instanceLabels, PLATFORM_FAMILIES, platformSamples, ROUTER_FAMILIES, routerSamples } from './collect.ts';
 import { eventToRecord, LogStore, LogTailer } from './logs/index.ts';
-import { MetricsStore, Scraper, type ScrapeTarget } from './metrics/index.ts';
+import { MetricsStore, Scraper, type Family, type Sample, type ScrapeTarget } from './metrics/index.ts';
 import { alertSources } from './sources.ts';
 
 export interface ObservabilityOptions {
@@ -104,6 +104,18 @@ export class Observability {
       this.alerts.notifyEvent({ kind: notify.kind, app: e.app, env: e.env ?? undefined, title: `${subject}: ${notify.title}`, text: e.message ?? notify.title });
     }
     if (e.kind === 'instance.stop.done' && e.instance) void this.retireInstance(e.instance);
+    // Follow a new process's output at once, not at the next collection round: a line it prints
+    // is searchable within a second.
+    if ((e.kind === 'instance.start.done' || e.kind === 'instance.restarted' || e.kind === 'instance.adopted') && e.instance) {
+      const i = this.o.store.getInstance(e.instance);
+      if (i) this.follow(i);
+    }
+  }
+
+  private follow(i: Instance): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      this.tailer.follow(this.o.driver.logFile(i.id, stream), { app: i.app, env: i.env, release: i.version, instance: i.id, source: 'instance', stream });
+    }
   }
 
   /** Reads what a stopped instance wrote last, then removes its output files. */
@@ -112,18 +124,29 @@ export class Observability {
     rmSync(path.dirname(this.o.driver.logFile(id, 'stdout')), { recursive: true, force: true });
   }
 
+  /** What the router and the platform know right now, as samples (Slipway's own GET /metrics). */
+  currentSamples(): { samples: Sample[]; families: Family[] } {
+    const { store, router, clock } = this.o;
+    const now = clock.now();
+    const live = store.liveInstances();
+    const samples = [
+      ...routerSamples(router.stats(), new Map(live.map((i) => [i.id, i])), now),
+      ...platformSamples({ deployments: store.deploymentFigures(), runs: store.runFigures(), instances: live }, now),
+    ].map((s) => ({ ...s, name: s.name.startsWith('slipway_') || s.name.startsWith('instance_') ? s.name : `slipway_router_${s.name}` }));
+    const families = [...ROUTER_FAMILIES.map((f) => ({ ...f, name: `slipway_router_${f.name}` })), ...PLATFORM_FAMILIES];
+    return { samples, families };
+  }
+
   /** One collection round: follow instance output, scrape targets, record router and platform figures. */
   private collect(): void {
-    const { store, router, driver, clock } = this.o;
+    const { store, router, clock } = this.o;
     const now = clock.now();
     const live = store.liveInstances().filter((i) => i.state !== 'stopping');
     const byId = new Map<string, Instance>(live.map((i) => [i.id, i]));
     const targets: ScrapeTarget[] = [];
     for (const i of live) {
       const labels = instanceLabels(i);
-      for (const stream of ['stdout', 'stderr'] as const) {
-        this.tailer.follow(driver.logFile(i.id, stream), { app: i.app, env: i.env, release: i.version, instance: i.id, source: 'instance', stream });
-      }
+      this.follow(i);
       if (i.pid) targets.push({ pid: i.pid, labels, intervalMs: 15_000 });
       const metrics = store.getRelease(i.releaseId)?.config.metrics;
       if (metrics && i.state === 'running') targets.push({ url: `http://127.0.0.1:${i.port}${metrics.path}`, labels, intervalMs: metrics.intervalMs });

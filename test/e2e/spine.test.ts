@@ -104,8 +104,7 @@ test('git push to a zero-downtime deploy: staging, approval, rollout, broken spe
   await waitServing(s, 'staging', 'v2');
 
   // Instance output is one command away.
-  const out = await s.cli('logs', 'hello', 'staging');
-  assert.match(out.stdout, /hello v2 listening on \d+/);
+  await waitFor(async () => /hello v2 listening on \d+/.test((await s.cli('logs', 'hello', 'staging', '--grep', 'listening')).stdout), 10_000, 'v2 start-up lines in the logs');
 
   // The history says who did what.
   const deployments = await s.json('deployments', 'hello', '--env', 'staging');

@@ -56,11 +56,11 @@ export function killAll(pids: number[]): void {
 }
 
 /** A real `slipway server` on free loopback ports with its own data dir; everything it started is killed by PID after the test. */
-export async function startServer(t: TestContext, opts: { pollInterval?: string } = {}): Promise<TestServer> {
+export async function startServer(t: TestContext, opts: { pollInterval?: string; args?: string[] } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-'));
   const apiPort = await freePort();
   const routerPort = await freePort();
-  const args = ['server', '--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort), '--poll-interval', opts.pollInterval ?? '300ms'];
+  const args = ['server', '--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort), '--poll-interval', opts.pollInterval ?? '300ms', ...(opts.args ?? [])];
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const launch = async () => {
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,7 +3,7 @@ import { notFound } from '../../core/errors.ts';
 import type { Deployment } from '../../store/types.ts';
 import { body, str } from '../request.ts';
 import type { ApiEnv, RouteModule } from '../types.ts';
-import { deploymentView, instanceView } from '../views.ts';
+import { deploymentView } from '../views.ts';
 
 export const environmentRoutes: RouteModule = (api, slipway) => {
   const { store, pipeline, promotion, operations } = slipway;
@@ -23,15 +23,6 @@ export const environmentRoutes: RouteModule = (api, slipway) => {
     return c.json({ deployment: deployment ? deploymentView(store, deployment) : null, autoDeploy }, 202);
   });
   api.post('/api/v1/apps/:app/environments/:env/deploy', act((app, env, actor, b) => promotion.deployArtifact(app, env, str(b.artifact, 'artifact', true)!, actor)));
-
-  api.get('/api/v1/apps/:app/environments/:env/logs', async (c) => {
-    const app = pipeline.requireApp(c.req.param('app'));
-    const env = c.req.param('env');
-    if (!store.getEnvironment(app.name, env)) throw notFound('environment', `${app.name}/${env}`);
-    const lines = Math.min(Number(c.req.query('lines') ?? 100), 5000);
-    const instances = store.liveInstances(app.name, env);
-    return c.json({ instances: await Promise.all(instances.map(async (i) => ({ ...instanceView(i), lines: await slipway.driver.tail(i.id, lines) }))) });
-  });
 
   api.get('/api/v1/apps/:app/deployments', (c) => {
     const app = pipeline.requireApp(c.req.param('app'));

@@ -23,11 +23,6 @@ export const environmentCommands: CommandModule = (cli) => {
   cli.command('deploy <app> <env>').description('deploy a known artifact').requiredOption('--artifact <digest>', 'sha256:<hex> of a built artifact').option('--json')
     .action(act('deploy', (d) => `deployment ${d.id} takes ${d.app}/${d.env} to ${d.to}`, (o) => ({ artifact: o.artifact })));
 
-  cli.command('logs <app> <env>').description('recent output of the instances of an environment').option('--lines <n>', 'lines per instance', '50').option('--json')
-    .action(async (name: string, env: string, o) => {
-      const res = await client().get<{ instances: any[] }>(`/api/v1/apps/${enc(name)}/environments/${enc(env)}/logs?lines=${Number(o.lines)}`);
-      print(o.json, res, () => res.instances.map((i) => [`== ${i.id} (${i.release}, ${i.state})`, ...i.lines].join('\n')).join('\n') || 'no instances');
-    });
   cli.command('deployments <app>').description('deployment history').option('--env <env>').option('--json').action(async (name: string, o) => {
     const { deployments } = await client().get<{ deployments: any[] }>(`/api/v1/apps/${enc(name)}/deployments${o.env ? `?env=${enc(o.env)}` : ''}`);
     print(o.json, deployments, () => renderDeployments(deployments));

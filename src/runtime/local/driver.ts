@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../../core/clock.ts';
 import type { InstanceProcess, InstanceSpec, RuntimeDriver } from '../driver.ts';
@@ -106,34 +105,8 @@ export class LocalDriver implements RuntimeDriver {
     return killed;
   }
 
-  async tail(id: string, lines: number): Promise<string[]> {
-    const [out, err] = await Promise.all([tailFile(this.logFile(id, 'stdout'), lines), tailFile(this.logFile(id, 'stderr'), lines)]);
-    return [...out, ...err.map((l) => `! ${l}`)].slice(-lines);
-  }
-
   onExit(listener: (id: string, code: number | null, signal: string | null) => void): void {
     this.exitListeners.push(listener);
-  }
-}
-
-/** The last `lines` lines of a file, reading at most its last 256 KiB. */
-async function tailFile(file: string, lines: number): Promise<string[]> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch {
-    return [];
-  }
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, 256 * 1024);
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    const text = buffer.toString('utf8').split('\n');
-    if (text.at(-1) === '') text.pop();
-    return text.slice(-lines);
-  } finally {
-    await handle.close();
   }
 }
 

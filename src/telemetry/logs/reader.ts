@@ -67,7 +67,7 @@ export function plan(filter: LogFilter, mode: SearchMode): Plan {
   const ascending = filter.afterId !== undefined;
   const order = ascending ? 'ASC' : 'DESC';
   const extra = where.map((w) => ` AND ${w}`).join('');
-  const verify = Boolean(filter.grep || filter.fields);
+  const verify = Boolean(filter.grep) || Object.keys(filter.fields ?? {}).length > 0;
   if (terms.length === 0) {
     // SQLite cannot know that an app's problems are far fewer than its lines: tell it.
     const sql = `SELECT ${COLUMNS} FROM logs l${problems ? ' INDEXED BY logs_problems' : ''} WHERE l.id BETWEEN ? AND ?${extra} ORDER BY l.id ${order} LIMIT ?`;

@@ -80,7 +80,9 @@ export class LogStore {
   private state = { stored: 0, bytes: 0, written: 0, pruned: 0, failed: 0, lastError: undefined as string | undefined };
 
   constructor(opts: LogStoreOptions) {
-    const o = { ...LOG_DEFAULTS, ...opts };
+    // An option given as undefined (an unset config value) means the default.
+    const o = { ...LOG_DEFAULTS };
+    for (const key of Object.keys(o) as (keyof typeof LOG_DEFAULTS)[]) o[key] = opts[key] ?? o[key];
     this.file = opts.file;
     this.clock = opts.clock ?? systemClock;
     this.batchLines = o.batchLines;

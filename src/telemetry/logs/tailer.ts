@@ -92,8 +92,8 @@ export class LogTailer {
   }
 
   /**
-   * Reads what is left, stores the unfinished last line (its writer is gone) and stops.
-   * `forget`: also drop the stored offset (the file is about to be deleted).
+   * Reads what is left (as far as the store has room), stores the unfinished last line (its
+   * writer is gone) and stops. `forget`: also drop the stored offset (the file is about to go).
    */
   async unfollow(file: string, opts: { forget?: boolean } = {}): Promise<void> {
     const f = this.files.get(file);

@@ -71,8 +71,3 @@ function compileOne(m: Matcher): LabelTest {
       throw new SlipwayError('metrics.bad_matcher', `unknown matcher operator "${op}" for label "${label}"`, { hint: 'use =, !=, =~ or !~' });
   }
 }
-
-export function formatLabels(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-  return `{${parts.join(', ')}}`;
-}

@@ -180,13 +180,6 @@ export function copyBucket(dst: Buckets, src: Buckets, i: number): void {
   dst.n = k + 1;
 }
 
-/** The buckets of b with start in [from, to). */
-export function sliceBuckets(b: Buckets, from: number, to: number): Buckets {
-  const out = emptyBuckets(b.width, 8, b.fields);
-  for (let i = 0; i < b.n; i++) if (b.start[i] >= from && b.start[i] < to) copyBucket(out, b, i);
-  return out;
-}
-
 /** True when starts strictly increase (the normal case; chunks never overlap). */
 export function isOrdered(b: Buckets): boolean {
   for (let i = 1; i < b.n; i++) if (b.start[i] <= b.start[i - 1]) return false;

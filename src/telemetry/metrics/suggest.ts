@@ -16,7 +16,7 @@ export function closeMatches(word: string, candidates: readonly string[], limit 
   return scored.slice(0, limit).map(([c]) => c);
 }
 
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];

@@ -1,80 +1,14 @@
 // Delivery to a real Prometheus Alertmanager (Debian package prometheus-alertmanager): alerts
 // posted through the notifier are read back from Alertmanager's own API with their labels and
 // annotations, and a resolution ends them there.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { systemClock } from '../../../src/core/clock.ts';
-import { freePort } from '../../../src/core/net.ts';
 import { AlertEngine } from '../../../src/telemetry/alerts/engine.ts';
 import { createNotifier } from '../../../src/telemetry/alerts/notifiers/notifier.ts';
+import { startAlertmanager } from '../../helpers/daemons.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { FakeSources, rules } from './helpers.ts';
-
-const BINARY = 'prometheus-alertmanager';
-
-function findBinary(): string {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, BINARY);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch { /* try the next one */ }
-  }
-  assert.fail(`${BINARY} not found on PATH: install the Debian package "prometheus-alertmanager" (apt-get install prometheus-alertmanager)`);
-}
-
-interface RunningAlertmanager {
-  url: string;
-  get(pathAndQuery: string): Promise<unknown>;
-}
-
-async function startAlertmanager(t: TestContext): Promise<RunningAlertmanager> {
-  const binary = findBinary();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-am-'));
-  const config = path.join(dir, 'alertmanager.yml');
-  // Alerts only need to be stored and listed; the receiver sends nowhere.
-  writeFileSync(config, 'route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n');
-  const port = await freePort();
-  const logFile = path.join(dir, 'alertmanager.log');
-  const log = openSync(logFile, 'w');
-  const child = spawn(binary, [
-    `--config.file=${config}`,
-    `--storage.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=', // no gossip: no second port, nothing beyond loopback
-  ], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  t.after(async () => {
-    if (!exited && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => { if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, 5000);
-      await exit;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (exited) throw new Error(`server exited early: ${readFileSync(logFile, 'utf8').slice(-500)}`);
-    const res = await fetch(`${url}/-/ready`);
-    return res.ok;
-  }, 15_000, 'alertmanager to be ready');
-  return {
-    url,
-    async get(pathAndQuery) {
-      const res = await fetch(`${url}${pathAndQuery}`);
-      assert.equal(res.status, 200);
-      return res.json();
-    },
-  };
-}
 
 interface AmAlert {
   labels: Record<string, string>;
