@@ -93,7 +93,8 @@ export class Observability {
 
   /** Pipeline step output, as it is produced. */
   runLine(run: Run, line: LogLine): void {
-    this.logs.ingest([{ ts: line.ts, app: run.app, source: 'pipeline', stream: line.stream, message: line.line, fields: { run: run.id, step: line.step } }]);
+    // ingestLine parses JSON and logfmt output of build tools too, so their levels are searchable.
+    this.logs.ingestLine(line.line, { app: run.app, source: 'pipeline', stream: line.stream, fields: { run: run.id, step: String(line.step) } }, line.ts);
   }
 
   private onEvent(e: OpEvent): void {

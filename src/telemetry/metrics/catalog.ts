@@ -28,6 +28,7 @@ interface ArrivalNode {
 export class Catalog {
   private readonly byIdentity = new Map<string, SeriesInfo>(); // name + canonical labels
   private arrival = new Map<string, ArrivalNode>();
+  private highest = 0;
   private readonly byName = new Map<string, SeriesInfo[]>();
   private readonly byId = new Map<number, SeriesInfo>();
   private readonly insert: StatementSync;
@@ -102,10 +103,9 @@ export class Catalog {
     return this.byName.get(name) ?? [];
   }
 
+  /** The highest series id (compaction walks ids in batches up to it). */
   maxId(): number {
-    let max = 0;
-    for (const id of this.byId.keys()) if (id > max) max = id;
-    return max;
+    return this.highest;
   }
 
   /** Records that a series had data at `ts` (coarsely: only writes when an hour newer). */
@@ -131,6 +131,7 @@ export class Catalog {
   }
 
   private add(info: SeriesInfo, canonical: string): void {
+    if (info.id > this.highest) this.highest = info.id;
     this.byIdentity.set(info.name + canonical, info);
     this.byId.set(info.id, info);
     let list = this.byName.get(info.name);

@@ -2,29 +2,30 @@
 // series with last/min/avg/max and a sparkline over the queried range. Pure.
 import { table } from '../../cli/format.ts';
 import { formatMs } from './plan.ts';
-import { withPoints } from './result.ts';
-import type { Labels, MetricType, Point, QueryResult } from './types.ts';
+import type { Labels, MetricType, QueryResult } from './types.ts';
 
 const BARS = '▁▂▃▄▅▆▇█';
 
 /**
- * One character per column of the time range [start, end]: the mean of the points that fall in
- * it, scaled between the row's min and max; a column without points is a space (a gap).
+ * One character per step, or when there are more steps than `width`, per group of adjacent
+ * steps (their mean); scaled between the row's min and max. A step without a value is a
+ * space: a gap in the line is a gap in the data.
  */
-export function sparkline(points: readonly Point[], start: number, end: number, width = 40): string {
-  if (width <= 0) return '';
-  const sums = new Array<number>(width).fill(0);
-  const counts = new Array<number>(width).fill(0);
-  const span = Math.max(1, end - start);
-  for (const [ts, v] of points) {
-    if (!Number.isFinite(v)) continue;
-    const col = Math.min(width - 1, Math.max(0, Math.floor(((ts - start) / span) * width)));
-    sums[col] += v;
-    counts[col]++;
+export function sparkline(values: ArrayLike<number>, width = 40): string {
+  const n = values.length;
+  const columns = Math.min(n, width);
+  if (columns <= 0) return '';
+  const cols: number[] = [];
+  for (let c = 0; c < columns; c++) {
+    const from = Math.floor((c * n) / columns);
+    const to = Math.floor(((c + 1) * n) / columns);
+    let sum = 0;
+    let count = 0;
+    for (let k = from; k < to; k++) if (Number.isFinite(values[k])) { sum += values[k]; count++; }
+    cols.push(count ? sum / count : NaN);
   }
-  const cols = sums.map((s, i) => (counts[i] ? s / counts[i] : NaN));
   const present = cols.filter((v) => !Number.isNaN(v));
-  if (present.length === 0) return ' '.repeat(width);
+  if (present.length === 0) return ' '.repeat(columns);
   const lo = Math.min(...present);
   const hi = Math.max(...present);
   return cols.map((v) => {
@@ -108,14 +109,14 @@ export function renderQueryResult(r: QueryResult, opts: RenderOptions = {}): str
   const maxRows = opts.maxRows ?? 50;
   const range = `${new Date(r.start).toISOString().slice(0, 16).replace('T', ' ')} → ${new Date(r.end).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   const title = `${describeQuery(r)}  ·  ${range}  ·  step ${formatMs(r.stepMs)} (${r.resolution === 'raw' ? 'raw samples' : `${r.resolution} rollups`})`;
-  const series = withPoints(r).series.filter((s) => s.points.length > 0);
+  const series = r.series;
   if (series.length === 0) return `${title}\n\nno data in this range`;
   const common = commonLabels(series.map((s) => s.labels));
   const unit = unitOf(r.metric, r.fn);
   const rows = series.slice(0, maxRows).map((s) => {
-    const vs = s.points.map((p) => p[1]).filter(Number.isFinite);
+    const vs = s.values.filter(Number.isFinite);
     const stats = vs.length ? [vs[vs.length - 1], Math.min(...vs), vs.reduce((a, b) => a + b, 0) / vs.length, Math.max(...vs)] : [NaN, NaN, NaN, NaN];
-    return [labelText(s.labels, common), ...stats.map((v) => formatValue(v, unit)), sparkline(s.points, r.start, r.end, width)];
+    return [labelText(s.labels, common), ...stats.map((v) => formatValue(v, unit)), sparkline(s.values, width)];
   });
   const numbers = [1, 2, 3, 4];
   for (const i of numbers) {

@@ -9,10 +9,11 @@
 //           multi-row INSERTs, against ~0.2 M/s keyed by series first), retention deletes a
 //           prefix, and compaction reads a contiguous time slice. Queries at raw resolution
 //           scan the time range and filter series, which is fine for the ≤ 6 h it keeps.
-//   m1, h1  rollup chunks (see chunk.ts), a blob per field: 1-minute buckets in hour chunks
-//           that become day chunks once the day is complete; 1-hour buckets in day chunks that
-//           become 30-day chunks. `span` tells the two apart. Rowid tables: an hour chunk
-//           (≤ 3.5 KB) then stays on its b-tree page instead of spilling to overflow pages.
+//   m1, h1  rollup chunks (see chunk.ts), a blob per field. 1-minute buckets: the running
+//           hour's open chunk (rewritten each compaction), merged into the day's sealed chunk
+//           once the hour is complete — a 24 h query reads ~3 rows per series. 1-hour buckets:
+//           day chunks merged into 30-day chunks. `span` tells them apart. Rowid tables: an
+//           open chunk (≤ 3.5 KB) stays on its b-tree page instead of spilling to overflow pages.
 //   dirty   (bucket, series) pairs that got late samples after being rolled up; compaction
 //           redoes them.
 //   meta    compaction watermarks and cursors.

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeQuery, formatValue, renderMetricNames, renderQueryResult, sparkline, unitOf } from '../../../src/telemetry/metrics/render.ts';
-import type { Point, QueryResult } from '../../../src/telemetry/metrics/types.ts';
+import type { QueryResult } from '../../../src/telemetry/metrics/types.ts';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0);
 const M = 60_000;
-const pts = (values: (number | null)[]): Point[] => values.flatMap((v, i) => (v === null ? [] : [[T0 + i * M, v] as Point]));
 
-test('sparkline: scaled to the row, one column per slice of the range, gaps as spaces', () => {
-  assert.equal(sparkline(pts([0, 1, 2, 3, 4, 5, 6, 7]), T0, T0 + 8 * M, 8), '▁▂▃▄▅▆▇█');
-  assert.equal(sparkline(pts([5, null, null, 5]), T0, T0 + 4 * M, 4), '▄  ▄');
-  assert.equal(sparkline(pts([1, 3]), T0, T0 + 2 * M, 4), '▁ █ ', 'fewer points than columns');
-  assert.equal(sparkline(pts([0, 10, 0, 10, 0, 10, 0, 10]), T0, T0 + 8 * M, 2), '▄▄', 'columns average their points');
-  assert.equal(sparkline([], T0, T0 + M, 3), '   ');
+test('sparkline: scaled to the row, one character per step (or per group of steps), gaps as spaces', () => {
+  assert.equal(sparkline([0, 1, 2, 3, 4, 5, 6, 7], 8), '▁▂▃▄▅▆▇█');
+  assert.equal(sparkline([5, NaN, NaN, 5], 40), '▄  ▄', 'fewer steps than columns: one character each');
+  assert.equal(sparkline([0, 10, 0, 10, 0, 10, 0, 10], 2), '▄▄', 'columns average their steps');
+  assert.equal(sparkline([1, 1, NaN, NaN, 3, 3], 3), '▁ █');
+  assert.equal(sparkline([NaN, NaN], 3), '  ');
+  assert.equal(sparkline([], 3), '');
 });
 
 test('values: units from Prometheus naming conventions', () => {
