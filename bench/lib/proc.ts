@@ -47,17 +47,7 @@ export async function stopAll(graceMs = 2_000): Promise<void> {
   })));
 }
 
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/core/net.ts';
 
 export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

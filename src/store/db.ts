@@ -8,17 +8,22 @@ export type Row = Record<string, unknown>;
 export function openDb(file: string): Db {
   const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  migrate(db, MIGRATIONS);
+  return db;
+}
+
+/** Applies the migrations a database has not seen yet, each in its own transaction. */
+export function migrate(db: Db, migrations: readonly string[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
   let version = row?.version ?? 0;
   if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
-  for (; version < MIGRATIONS.length; version++) {
+  for (; version < migrations.length; version++) {
     transaction(db, () => {
-      db.exec(MIGRATIONS[version]);
+      db.exec(migrations[version]);
       db.prepare('UPDATE schema_version SET version = ?').run(version + 1);
     });
   }
-  return db;
 }
 
 export function transaction<T>(db: Db, fn: () => T): T {

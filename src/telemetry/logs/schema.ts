@@ -1,5 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
-import { transaction, type Db } from '../../store/db.ts';
+import { migrate, type Db } from '../../store/db.ts';
 import type { SearchMode } from './search.ts';
 
 // logs.db: its own file, so a flood of log writes never contends with the control plane's
@@ -77,16 +77,7 @@ export function openLogDb(file: string, mode: SearchMode = 'word', opts: { readO
     // synchronous=NORMAL: a power cut may lose the last batches, never corrupt the file; logs
     // do not justify an fsync per batch. journal_size_limit keeps the WAL from staying huge.
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;');
-    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-    let version = row?.version ?? 0;
-    if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
-    for (; version < MIGRATIONS.length; version++) {
-      transaction(db, () => {
-        db.exec(MIGRATIONS[version](mode));
-        db.prepare('UPDATE schema_version SET version = ?').run(version + 1);
-      });
-    }
+    migrate(db, MIGRATIONS.map((m) => m(mode)));
   }
   const stored = db.prepare("SELECT value FROM meta WHERE key = 'search'").get() as { value: SearchMode } | undefined;
   return { db, mode: stored?.value ?? mode };

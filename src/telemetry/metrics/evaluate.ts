@@ -68,12 +68,15 @@ function lastValues(b: Buckets, s: Steps, out: number[]): number[] {
   return out;
 }
 
+let prefixScratch = new Float64Array(0);
+
 function increases(b: Buckets, s: Steps, perSecond: boolean, out: number[]): number[] {
   const steps = s.stepCount;
   const { n, start, first, last, inc, width } = b;
   if (n === 0) return out;
   // prefix[i]: increase from the first sample of bucket 0 to the last sample of bucket i.
-  const prefix = new Float64Array(n);
+  if (prefixScratch.length < n) prefixScratch = new Float64Array(Math.max(n, prefixScratch.length * 2));
+  const prefix = prefixScratch; // reused across series: evaluation is synchronous
   prefix[0] = inc[0];
   for (let i = 1; i < n; i++) prefix[i] = prefix[i - 1] + counterDelta(last[i - 1], first[i]) + inc[i];
   const window = s.windowMs;
