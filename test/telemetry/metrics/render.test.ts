@@ -69,3 +69,9 @@ test('renderMetricNames: names with type and first help line', () => {
   assert.deepEqual(text.split('\n').map((l) => l.trimEnd()), ['METRIC              TYPE       HELP', 'lat_seconds_bucket  histogram  Latency.', 'up']);
   assert.equal(renderMetricNames([]), 'no metrics recorded yet');
 });
+
+test('renderQueryResult takes the result as it comes over HTTP too (NaN became null in JSON)', () => {
+  const over = JSON.parse(JSON.stringify(result({ agg: undefined, by: undefined, series: [{ labels: { i: '1' }, values: col([1, null, 3, null, null, null, null, 8]) }] })));
+  const row = renderQueryResult(over, { width: 8 }).split('\n').at(-1)!;
+  assert.match(row, /^i=1\s+8\/s\s+1\/s\s+4\/s\s+8\/s\s+▁ ▃    █$/);
+});
