@@ -199,8 +199,4 @@ export class InstanceManager {
     }
   }
 
-  /** Instances being stopped right now; shutdown and tests wait for these. */
-  pendingStops(): Promise<void[]> {
-    return Promise.all(this.stopping.values());
-  }
 }

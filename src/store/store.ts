@@ -166,9 +166,6 @@ export class Store {
   decideGate(id: number, by: string, at: number): void {
     this.run("UPDATE gates SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?", by, at, id);
   }
-  listGates(app: string): Gate[] {
-    return this.all<Gate>('SELECT * FROM gates WHERE app = ? ORDER BY id DESC', [app]);
-  }
 
   // ── deployments ──
   insertDeployment(d: Deployment): void {

@@ -91,7 +91,6 @@ export interface ReleaseConfig {
  * aborted. `paused` holds everything where it is (a person, or an inconclusive analysis).
  */
 export type DeploymentState = 'pending' | 'progressing' | 'paused' | 'probation' | 'rolling_back' | 'committed' | 'failed' | 'rolled_back' | 'aborted';
-export const ACTIVE_STATES: DeploymentState[] = ['pending', 'progressing', 'paused', 'probation', 'rolling_back'];
 export type DeploymentEnding = 'failed' | 'rolled_back' | 'aborted';
 
 export interface Deployment {
