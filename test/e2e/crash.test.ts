@@ -141,3 +141,36 @@ test('SIGKILL at each canary step and during probation: the deployment resumes w
   await waitFor(async () => processesOf(s.dataDir).length === 2 || undefined, 20_000, 'only the two v2 instances to remain');
   assertNoOrphans(s, (await staging(s)).instances);
 });
+
+test('SIGKILL at each blue/green step (starting the new set, waiting at the preview, probation): resumes with the same traffic', { timeout: 180_000 }, async (t) => {
+  const s = await startServer(t);
+  const repo = exampleRepo(t, 'hello');
+  const spec = readFileSync(`${repo.path}/slipway.yaml`, 'utf8')
+    .replace('  instances: 2', '  instances: 2\n  env:\n    STARTUP_DELAY_MS: "1500"')
+    .replace(/environments:[\s\S]*$/, 'environments:\n  staging:\n    strategy: {blue_green: {preview: true, probation: 4s}}\n');
+  repo.commit({ 'slipway.yaml': spec }, 'blue/green with preview');
+  assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
+  await waitFor(async () => (await staging(s))?.release?.version === 'v1', 30_000, 'v1');
+  repo.commit({ 'message.txt': 'green\n' }, 'v2');
+  const current = async () => (await staging(s)).deployment;
+  const steps: [string, (d: any) => boolean][] = [
+    ['starting the green set', (d) => d.state === 'progressing' && d.weight === 0],
+    ['waiting at the preview', (d) => d.state === 'paused' && d.weight === 0],
+    ['probation', (d) => d.state === 'probation' && d.weight === 100],
+  ];
+  for (const [what, at] of steps) {
+    const before = await waitFor(async () => { const d = await current(); return d?.to === 'v2' && at(d) ? d : undefined; }, 60_000, what);
+    await s.restart('SIGKILL');
+    const after = await current();
+    assert.equal(after.weight, before.weight, `weight after a restart while ${what}`);
+    const expected = before.weight === 100 ? 'v2' : 'v1';
+    assert.equal((await get(s.routerPort, HOST)).release, expected, `live traffic after a restart while ${what}`);
+    if (what === 'waiting at the preview') {
+      assert.equal((await get(s.routerPort, 'hello.staging-preview.localhost')).release, 'v2');
+      assert.equal((await s.cli('promote', 'hello', 'staging')).code, 0);
+    }
+  }
+  await waitFor(async () => (await current())?.state === 'committed' || undefined, 60_000, 'v2 to commit');
+  await waitFor(async () => processesOf(s.dataDir).length === 2 || undefined, 20_000, 'only the two v2 instances to remain');
+  assertNoOrphans(s, (await staging(s)).instances);
+});

@@ -135,6 +135,9 @@ test('alerts: a log-pattern rule fires and resolves, delivered to a webhook and 
   assert.equal(inAm.labels.severity, 'critical');
   assert.equal((await s.json('alerts', 'hello')).find((a: any) => a.state === 'firing')?.severity, 'critical');
   await waitFor(() => hook.requests.find((r: any) => r.body?.status === 'resolved' && r.body?.alert?.rule === 'oops'), 30_000, 'the resolved notification');
+  // Deployment outcomes go out through the same notifiers.
+  assert.ok(hook.requests.some((r: any) => r.body?.type === 'event' && r.body?.kind === 'deployment.succeeded' && r.body?.app === 'hello'),
+    `a deployment notification: ${JSON.stringify(hook.requests.map((r: any) => r.body?.kind ?? r.body?.status))}`);
 
   const silenced = await s.cli('silence', 'hello', '--for', '1h', '--rule', 'oops', '--comment', 'known issue');
   assert.equal(silenced.code, 0, silenced.stderr);
