@@ -126,7 +126,13 @@ export class DeployController {
     switch (action.kind) {
       case 'start': {
         const release = store.getRelease(action.release)!;
-        await instances.start(release, dep.id, action.role);
+        try {
+          await instances.start(release, dep.id, action.role);
+        } catch (err) {
+          // e.g. an artifact that fails verification: retrying every tick would never succeed.
+          this.fail(dep, `could not start an instance of ${release.version}: ${(err as Error).message}`);
+          return false;
+        }
         return true;
       }
       case 'route':

@@ -39,6 +39,8 @@ export class InstanceManager {
 
   async start(release: Release, deployment: string | null, role: Instance['role']): Promise<Instance> {
     const { store, clock, events } = this.d;
+    // Verified and unpacked before anything is recorded: a bad artifact fails here, leaving no instance behind.
+    await this.d.artifacts.unpacked(release.artifact);
     const id = `${release.app}-${release.env}-${release.version}${role === 'baseline' ? '-baseline' : ''}-${Math.random().toString(36).slice(2, 8)}`;
     const port = await freePort();
     const now = clock.now();

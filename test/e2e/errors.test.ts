@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,6 +77,19 @@ test('mistakes people make get a clear message, the right exit code, and change 
   const badDigest = await cli('deploy', 'hello', 'production', '--artifact', `sha256:${'0'.repeat(64)}`);
   assert.equal(badDigest.code, 1);
   assert.match(badDigest.stderr, /artifact "sha256:0+" does not exist/);
+
+  // A tampered artifact is refused before any instance starts; the running release keeps serving.
+  const staging = (await s.json('status', 'hello')).environments[0];
+  const hex = staging.release.artifact.slice('sha256:'.length);
+  rmSync(path.join(s.dataDir, 'artifacts', 'unpacked', hex), { recursive: true, force: true });
+  appendFileSync(path.join(s.dataDir, 'artifacts', 'sha256', `${hex}.tgz`), 'tampered');
+  assert.equal((await s.cli('deploy', 'hello', 'staging', '--artifact', staging.release.artifact)).code, 0);
+  const refused = await waitFor(async () => {
+    const d = (await s.json('deployments', 'hello', '--env', 'staging'))[0];
+    return d.state === 'failed' ? d : undefined;
+  }, 20_000, 'the deployment of a tampered artifact to fail');
+  assert.match(refused.reason, /failed verification/);
+  assert.equal((await get(s.routerPort, 'hello.staging.localhost')).status, 200);
 
   // An environment whose instances are all gone answers 503 with a reason.
   for (const i of (await s.json('status', 'hello')).environments[0].instances) process.kill(i.pid, 'SIGSTOP');
