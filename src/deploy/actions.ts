@@ -11,7 +11,11 @@ export interface ActualInstance {
   createdAt: number;
   drainStartedAt: number | null;
   inFlight: number;
+  restarts: number;
 }
+
+/** An instance of the release being rolled out that crashed this often fails the deployment. */
+export const MAX_RESTARTS_IN_ROLLOUT = 3;
 
 export type Action =
   | { kind: 'start'; release: string; role: 'main' | 'baseline' }

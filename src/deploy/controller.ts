@@ -92,7 +92,7 @@ export class DeployController {
     if (!release) return this.finish(dep, 'failed', `release ${target(dep)} is missing`);
     const actual: ActualInstance[] = store.liveInstances(dep.app, dep.env).map((i) => ({
       id: i.id, release: i.releaseId, role: i.role, state: i.state as ActualInstance['state'], healthy: i.healthy, routed: i.routed,
-      createdAt: i.createdAt, drainStartedAt: i.drainStartedAt, inFlight: router.inFlight(i.id),
+      createdAt: i.createdAt, drainStartedAt: i.drainStartedAt, inFlight: router.inFlight(i.id), restarts: i.restarts,
     }));
     for (const action of this.plan(dep, release, actual, clock.now())) {
       if (!(await this.apply(dep, action))) return;

@@ -31,6 +31,7 @@ export class InstanceManager {
   readonly health: HealthMonitor;
   private readonly d: InstanceDeps;
   private readonly stopping = new Map<string, Promise<void>>();
+  private closed = false;
 
   constructor(deps: InstanceDeps) {
     this.d = deps;
@@ -103,6 +104,8 @@ export class InstanceManager {
     this.refreshRoutes(i.app, i.env);
     const done = (async () => {
       if (i.pid) await this.d.driver.stop({ id, pid: i.pid }, graceMs);
+      // The control plane stopped meanwhile: the record stays "stopping" and recovery finishes it.
+      if (this.closed) return;
       this.d.store.updateInstance(id, { state: 'stopped', stoppedAt: this.d.clock.now() });
       this.d.events.record({ kind: 'instance.stop.done', app: i.app, env: i.env, deployment, instance: id, before: { state: 'stopping' }, after: { state: 'stopped' } });
       this.stopping.delete(id);
@@ -110,6 +113,12 @@ export class InstanceManager {
     })();
     this.stopping.set(id, done);
     return done;
+  }
+
+  /** The store is about to close: background stops must not write to it any more. */
+  close(): void {
+    this.closed = true;
+    this.health.stop();
   }
 
   /** Pushes the env's routable instances, weighted by the deployment in flight, to the router. */
@@ -156,7 +165,14 @@ export class InstanceManager {
         const port = await freePort();
         store.updateInstance(i.id, { state: 'starting', port, restarts: i.restarts + 1, pid: null });
         const restarted = { ...i, port, restarts: i.restarts + 1, state: 'starting' as const };
-        await this.spawn(restarted, release);
+        try {
+          await this.spawn(restarted, release);
+        } catch (err) {
+          // Back to crashed, so the next try comes after the (longer) backoff rather than never.
+          store.updateInstance(i.id, { state: 'crashed', stoppedAt: clock.now(), lastError: `restart failed: ${(err as Error).message}` });
+          events.record({ kind: 'instance.restart_failed', app: i.app, env: i.env, instance: i.id, message: (err as Error).message });
+          continue;
+        }
         events.record({ kind: 'instance.restarted', app: i.app, env: i.env, instance: i.id, after: { pid: restarted.pid, port, restarts: restarted.restarts } });
       }
     }

@@ -23,6 +23,17 @@ export class Promotion {
     this.kick = deps.kick;
   }
 
+  /**
+   * After a crash between a green run and its first deployment: the newest artifact of each app
+   * that never became a release or waited at a gate is sent on its way now.
+   */
+  resumeUndeployed(): void {
+    for (const app of this.store.listApps()) {
+      const newest = this.store.listArtifacts(app.name)[0];
+      if (newest && !this.store.artifactWasPromoted(newest.digest)) this.artifactBuilt(newest);
+    }
+  }
+
   /** A green run: its artifact goes to the first environment. */
   artifactBuilt(artifact: Artifact): void {
     const first = specOf(artifact).environments[0];
@@ -68,6 +79,10 @@ export class Promotion {
     const position = this.requireEnvironment(app, env);
     const artifact = this.store.getArtifact(digest);
     if (!artifact || artifact.app !== app) throw notFound('artifact', digest, `list this app's artifacts with \`slipway artifacts ${app}\``);
+    const known = specOf(artifact).environments.map((e) => e.name);
+    if (!known.includes(env)) {
+      throw conflict('artifact.no_environment', `${artifact.version} was built from a slipway.yaml without an environment "${env}"`, `its environments: ${known.join(', ')}`);
+    }
     if (position > 0) {
       const previous = this.store.listEnvironments(app)[position - 1].name;
       if (!this.succeededIn(app, previous, digest)) {

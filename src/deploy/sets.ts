@@ -1,4 +1,4 @@
-import type { Action, ActualInstance } from './actions.ts';
+import { MAX_RESTARTS_IN_ROLLOUT, type Action, type ActualInstance } from './actions.ts';
 
 // Reconciles instances towards named sets ("3 of v7", "1 baseline of v6"): start what is
 // missing, route what became healthy, drain and stop what no set wants. Blue/green and canary
@@ -13,6 +13,8 @@ export interface InstanceSet {
 export interface SetLimits {
   healthyDeadlineMs: number;
   drainTimeoutMs: number;
+  /** The release being rolled out: its instances may not crash-loop (see MAX_RESTARTS_IN_ROLLOUT). */
+  rolloutRelease?: string;
 }
 
 export interface Reconciled {
@@ -42,6 +44,9 @@ export function reconcileSets(sets: InstanceSet[], actual: ActualInstance[], now
     for (const i of kept) {
       if (!i.routed && !i.healthy && now - i.createdAt > limits.healthyDeadlineMs) {
         return { actions: [], ready: false, settled: false, failure: `instance ${i.id} did not become healthy within ${Math.round(limits.healthyDeadlineMs / 1000)}s` };
+      }
+      if (i.release === limits.rolloutRelease && i.restarts >= MAX_RESTARTS_IN_ROLLOUT) {
+        return { actions: [], ready: false, settled: false, failure: `instance ${i.id} crashed ${i.restarts} times` };
       }
       if (i.healthy && !i.routed && i.state !== 'crashed') actions.push({ kind: 'route', instance: i.id });
       else if (!(i.healthy && i.routed)) ready = false;

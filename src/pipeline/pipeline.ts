@@ -157,7 +157,8 @@ export class Pipeline {
         mirrorOf: (app) => this.mirrorOf(app),
         publishLog: (id, line: LogLine) => { this.logs.emit(`run:${id}`, line); this.d.onLine?.(run, line); },
       }, run, handle);
-      if (handle.shutdown) return;
+      // Interrupted before an artifact existed: the run is still "running" and starts over next time.
+      if (handle.shutdown && !artifact) return;
       const finished = this.d.store.getRun(run.id)!;
       this.d.events.record({ kind: `run.${finished.state}`, app: run.app, after: { run: run.id, commit: run.commit, artifact: finished.artifact }, message: finished.error });
       if (artifact) this.d.onArtifact(artifact);

@@ -148,10 +148,12 @@ export class Router {
       existing.release = b.release;
       return existing;
     }
-    existing?.agent.destroy();
+    // Same id on a new port (a restarted instance): requests still running finish on the old
+    // object and its pool, which is dropped only when idle; the new one starts at zero in flight.
+    if (existing && existing.inFlight === 0) existing.agent.destroy();
     const live: LiveBackend = {
       ...b, down: false, agent: new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' }),
-      inFlight: existing?.inFlight ?? 0, requests: existing?.requests ?? 0, errors: existing?.errors ?? 0,
+      inFlight: 0, requests: existing?.requests ?? 0, errors: existing?.errors ?? 0,
       latencySumMs: existing?.latencySumMs ?? 0, latencyCounts: existing?.latencyCounts ?? new Array(LATENCY_BUCKETS_MS.length + 1).fill(0),
     };
     this.backends.set(b.id, live);
@@ -225,7 +227,9 @@ export class Router {
     upstream.setTimeout(UPSTREAM_IDLE_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
     let failedOnce = false;
     upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (failedOnce) return;
+      // Already answered, or the client left and we destroyed this request ourselves: neither
+      // says anything about the backend, and there is nobody to retry for.
+      if (failedOnce || settled) return;
       failedOnce = true;
       if (res.headersSent) { done(502); return res.destroy(); }
       if (err.code === 'ETIMEDOUT') { done(504); return reply(res, 504, `${name}: the instance did not answer within ${UPSTREAM_IDLE_TIMEOUT_MS / 1000}s\n`); }

@@ -76,6 +76,7 @@ export class Slipway {
     }
     this.observability.start();
     await this.instances.recover();
+    this.promotion.resumeUndeployed();
     this.controller.start();
     this.pipeline.start();
   }
@@ -84,7 +85,7 @@ export class Slipway {
   async stop(): Promise<void> {
     await this.pipeline.stop();
     await this.controller.stop();
-    this.instances.health.stop();
+    this.instances.close();
     await this.router.close();
     await this.observability.stop();
     this.store.close();

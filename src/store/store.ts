@@ -135,6 +135,10 @@ export class Store {
   getRelease(id: string): Release | undefined {
     return this.one<Release>('SELECT * FROM releases WHERE id = ?', [id], { json: ['config'] });
   }
+  /** Whether an artifact ever became a release or waited at a gate. */
+  artifactWasPromoted(digest: string): boolean {
+    return this.db.prepare('SELECT 1 FROM releases WHERE artifact = ? UNION ALL SELECT 1 FROM gates WHERE artifact = ? LIMIT 1').get(digest, digest) !== undefined;
+  }
   countReleases(app: string, env: string): number {
     return (this.db.prepare('SELECT count(*) AS n FROM releases WHERE app = ? AND env = ?').get(app, env) as { n: number }).n;
   }

@@ -154,6 +154,7 @@ export class Observability {
     }
     this.scraper.setTargets(targets);
     const stats = router.stats();
+    for (const id of this.requestTotals.keys()) if (!byId.has(id)) this.requestTotals.delete(id);
     for (const s of stats) {
       const i = byId.get(s.id);
       if (!i) continue;

@@ -7,7 +7,7 @@ const desired = (over: Partial<Desired> = {}): Desired => ({
   release: 'new', instances: 2, maxSurge: 1, maxUnavailable: 0, healthyDeadlineMs: 60_000, drainTimeoutMs: 30_000, ...over,
 });
 const inst = (id: string, over: Partial<ActualInstance> = {}): ActualInstance => ({
-  id, release: 'old', role: 'main', state: 'running', healthy: true, routed: true, createdAt: 0, drainStartedAt: null, inFlight: 0, ...over,
+  id, release: 'old', role: 'main', state: 'running', healthy: true, routed: true, createdAt: 0, drainStartedAt: null, inFlight: 0, restarts: 0, ...over,
 });
 
 test('plan: table of single decisions', () => {
@@ -27,6 +27,8 @@ test('plan: table of single decisions', () => {
       [{ kind: 'drain', instance: 'a' }, { kind: 'start', release: 'new', role: 'main' }]],
     ['a new instance past its deadline fails the deployment', desired(), [inst('a'), inst('b'), inst('n1', { release: 'new', state: 'starting', healthy: false, routed: false, createdAt: 0 })], 60_001,
       [{ kind: 'fail', reason: 'instance n1 did not become healthy within 60s' }]],
+    ['a new instance that keeps crashing fails the deployment', desired(), [inst('a'), inst('b'), inst('n1', { release: 'new', state: 'crashed', healthy: false, routed: true, restarts: 3 })], 1000,
+      [{ kind: 'fail', reason: 'instance n1 crashed 3 times' }]],
     ['everything new and serving completes', desired(), [inst('n1', { release: 'new' }), inst('n2', { release: 'new' })], 0, [{ kind: 'complete' }]],
     ['an old instance still stopping holds completion', desired(), [inst('n1', { release: 'new' }), inst('n2', { release: 'new' }), inst('a', { state: 'stopping', routed: false })], 0, []],
     ['a crashed old instance that serves nothing is stopped', desired(), [inst('n1', { release: 'new' }), inst('n2', { release: 'new' }), inst('a', { state: 'crashed', healthy: false, routed: false })], 0,

@@ -93,3 +93,22 @@ test('router: the sticky cookie is added beside the cookies a backend sets', asy
   const res = await request(port, 'shop.prod.localhost');
   assert.deepEqual((res.headers['set-cookie'] ?? []).map((c) => c.split('=')[0]).sort(), ['session', 'slipway_client']);
 });
+
+test('router: a client that gives up is not a backend failure: no retry, no down mark, in-flight back to zero', async (t) => {
+  const slow = await backend(t, 'slow', (_req, res) => { setTimeout(() => res.end('late'), 300); });
+  const other = await backend(t, 'other');
+  const errors: string[] = [];
+  const { r, port } = await router(t, (id) => errors.push(id));
+  r.setRoute('shop', 'prod', [{ id: 's', host: '127.0.0.1', port: slow.port, release: 'v1' }, { id: 'o', host: '127.0.0.1', port: other.port, release: 'v1' }]);
+  for (let n = 0; n < 4; n++) {
+    const req = http.request({ port, host: '127.0.0.1', path: '/', headers: { host: 'shop.prod.localhost' } });
+    req.on('error', () => {});
+    req.end();
+    await new Promise((res) => setTimeout(res, 30));
+    req.destroy();
+  }
+  await new Promise((res) => setTimeout(res, 400));
+  assert.deepEqual(errors, []);
+  assert.equal(r.inFlight('s'), 0);
+  assert.equal(r.inFlight('o'), 0);
+});

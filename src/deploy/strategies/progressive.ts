@@ -36,7 +36,9 @@ export function planProgressive(input: ProgressiveInput, actual: ActualInstance[
     ...(withOld ? [{ release: input.oldRelease, role: 'main' as const, count: input.oldCount }] : []),
     ...extra,
   ];
-  const run = (wanted: InstanceSet[]) => reconcileSets(wanted, actual, now, input.limits);
+  // While rolling back, the old release is the one whose instances must not crash-loop.
+  const rolloutRelease = progress.state === 'rolling_back' ? input.oldRelease : input.newRelease;
+  const run = (wanted: InstanceSet[]) => reconcileSets(wanted, actual, now, { ...input.limits, rolloutRelease });
 
   if (progress.state === 'rolling_back') {
     // Traffic already went back in one stroke (weight 0); now the new set leaves.

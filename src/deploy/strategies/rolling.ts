@@ -1,4 +1,4 @@
-import type { Action, ActualInstance } from '../actions.ts';
+import { MAX_RESTARTS_IN_ROLLOUT, type Action, type ActualInstance } from '../actions.ts';
 
 // The rolling planner: (desired, actual, now) → actions. No I/O, no clock, no randomness —
 // everything it needs comes in, so a restarted control plane re-plans from the same facts and
@@ -19,6 +19,8 @@ export function planRolling(desired: Desired, actual: ActualInstance[], now: num
 
   const late = fresh.find((i) => !i.routed && !i.healthy && now - i.createdAt > desired.healthyDeadlineMs);
   if (late) return [{ kind: 'fail', reason: `instance ${late.id} did not become healthy within ${Math.round(desired.healthyDeadlineMs / 1000)}s` }];
+  const looping = fresh.find((i) => i.restarts >= MAX_RESTARTS_IN_ROLLOUT);
+  if (looping) return [{ kind: 'fail', reason: `instance ${looping.id} crashed ${looping.restarts} times` }];
 
   const actions: Action[] = [];
   // Drained instances leave once idle or when the drain timeout is up.
