@@ -15,6 +15,8 @@ interface Window {
   canary: Observation[];
   baseline: Observation[];
   lastJudgedAt: number;
+  /** The newest verdict of this window: the only one the planner can use (older ones predate the step's clock). */
+  latest?: Omit<VerdictRecord, 'id'>;
 }
 
 export function analysisConfig(strategy: CanaryStrategy): AnalysisConfig {
@@ -48,7 +50,7 @@ export class CanaryAnalysis {
   }
 
   /** Latest verdict of the deployment's current step, judging first if one is due. */
-  observe(dep: Deployment, strategy: CanaryStrategy): VerdictRecord | undefined {
+  observe(dep: Deployment, strategy: CanaryStrategy): Omit<VerdictRecord, 'id'> | undefined {
     const now = this.clock.now();
     let w = this.windows.get(dep.id);
     if (!w && dep.stepStartedAt !== null && now - dep.stepStartedAt > TICK_GRACE_MS) {
@@ -79,9 +81,10 @@ export class CanaryAnalysis {
         canaryCount: v.canaryCount, baselineCount: v.baselineCount, summary: v.summary, metrics: v.metrics,
       };
       this.store.insertVerdict(record);
+      w.latest = record;
       this.events.record({ kind: 'analysis.verdict', app: dep.app, env: dep.env, deployment: dep.id, after: { step: dep.step, weight: dep.weight, outcome: v.outcome, score: v.score }, message: v.summary });
     }
-    return this.store.listVerdicts(dep.id).filter((v) => v.step === dep.step).at(-1);
+    return w.latest;
   }
 
   forget(id: string): void {

@@ -116,7 +116,7 @@ export class Promotion {
   }
 
   private succeededIn(app: string, env: string, digest: string): boolean {
-    return this.store.listDeployments(app, env, 500).some((d) => d.state === 'committed' && this.store.getRelease(d.toRelease)?.artifact === digest);
+    return this.store.committedWithArtifact(app, env, digest);
   }
 
   requireEnvironment(app: string, env: string): number {

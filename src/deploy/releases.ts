@@ -18,9 +18,19 @@ export function releaseConfig(spec: AppSpec, envName: string): ReleaseConfig {
   };
 }
 
-/** The spec an artifact was built from travels inside its manifest. */
+const specs = new Map<string, AppSpec>();
+
+/**
+ * The spec an artifact was built from travels inside its manifest. Artifacts never change, so
+ * each is parsed once (promotion, releases and alert rules all ask for it).
+ */
 export function specOf(artifact: Artifact): AppSpec {
-  return parseSpec(String(artifact.manifest.spec), 'slipway.yaml');
+  let spec = specs.get(artifact.digest);
+  if (!spec) {
+    spec = parseSpec(String(artifact.manifest.spec), 'slipway.yaml');
+    specs.set(artifact.digest, spec);
+  }
+  return spec;
 }
 
 export function newRelease(artifact: Artifact, envName: string, sequence: number, now: number): Release {

@@ -83,7 +83,9 @@ export class Router {
     const previous = this.routes.get(key);
     const groups = groupsIn.map((g) => {
       const before = previous?.groups.find((p) => p.name === g.name);
-      return { name: g.name, release: g.release, weight: g.weight, backends: g.backends.map((b) => this.liveBackend(b)), next: before?.next ?? 0, observations: before?.observations ?? [] };
+      const backends = g.backends.map((b) => this.liveBackend(b));
+      const mixed = backends.some((b) => b.release !== backends[0].release);
+      return { name: g.name, release: g.release, weight: g.weight, backends, next: before?.next ?? 0, observations: before?.observations ?? [], mixed };
     });
     const observe = !Array.isArray(spec) && spec.observe === true;
     if (!observe) for (const g of groups) g.observations = [];

@@ -33,6 +33,8 @@ export interface Group<B extends Candidate = Candidate> {
   backends: B[];
   next: number;
   observations: Observation[];
+  /** Its backends run more than one release (a rolling deployment): only then can a pin choose among them. */
+  mixed?: boolean;
 }
 
 export const BUCKETS = 10_000;
@@ -96,13 +98,14 @@ export type Choice<B extends Candidate> = { group: Group<B>; setCookie?: string;
  * client has no id yet; the router then sets the cookie so the next request lands the same way.
  */
 export function chooseGroup<B extends Candidate>(groups: Group<B>[], rules: RouteSpec['rules'], headers: Record<string, string | string[] | undefined>, newClientId: () => string): Choice<B> | undefined {
-  const pinned = pinnedRelease(headers);
   if (groups.length === 1) {
-    // One group may still mix releases (a rolling deployment): honour the pin within it.
+    // The common case, kept cheap: headers are only read when the group mixes releases.
     const only = groups[0];
     if (!available(only)) return undefined;
+    const pinned = only.mixed ? pinnedRelease(headers) : undefined;
     return pinned && only.backends.some((b) => !b.down && b.release === pinned) ? { group: only, release: pinned } : { group: only };
   }
+  const pinned = pinnedRelease(headers);
   if (pinned) {
     const byRelease = groups.filter((g) => g.release === pinned && available(g)).sort((a, b) => b.weight - a.weight)[0];
     if (byRelease) return { group: byRelease, release: pinned };

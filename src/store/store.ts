@@ -135,6 +135,11 @@ export class Store {
   getRelease(id: string): Release | undefined {
     return this.one<Release>('SELECT * FROM releases WHERE id = ?', [id], { json: ['config'] });
   }
+  /** Whether a deployment of this artifact ever committed in the environment. */
+  committedWithArtifact(app: string, env: string, digest: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM deployments d JOIN releases r ON r.id = d.to_release
+      WHERE d.app = ? AND d.env = ? AND d.state = 'committed' AND r.artifact = ? LIMIT 1`).get(app, env, digest) !== undefined;
+  }
   /** Whether an artifact ever became a release or waited at a gate. */
   artifactWasPromoted(digest: string): boolean {
     return this.db.prepare('SELECT 1 FROM releases WHERE artifact = ? UNION ALL SELECT 1 FROM gates WHERE artifact = ? LIMIT 1').get(digest, digest) !== undefined;

@@ -42,7 +42,7 @@ test('traffic: an empty or down group falls back to one that can serve; a single
   for (let i = 0; i < 50; i++) assert.notEqual(chooseGroup(groups, [], {}, () => `c${i}`)!.group.name, 'canary');
   for (const g of groups) for (const b of g.backends) b.down = true;
   assert.equal(chooseGroup(groups, [], {}, () => 'x'), undefined);
-  const mixed: Group = { name: 'stable', release: '', weight: 100, next: 0, observations: [], backends: [backend('a', 'v1'), backend('b', 'v2')] };
+  const mixed: Group = { name: 'stable', release: '', weight: 100, next: 0, observations: [], backends: [backend('a', 'v1'), backend('b', 'v2')], mixed: true };
   assert.deepEqual(chooseGroup([mixed], [], { 'x-slipway-release': 'v2' }, () => 'x'), { group: mixed, release: 'v2' });
   assert.equal(cookieValue('xslipway_client=1; slipway_client=2', 'slipway_client'), '2');
 });
