@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -43,6 +44,17 @@ test('logs: instance output is searchable within a second; JSON lines by level a
   const found = await s.cli('logs', 'hello', '--grep', token);
   assert.equal(found.code, 0);
   assert.match(found.stdout, new RegExp(`staging/hello-staging-v1-\\w+\\s+${token}`));
+
+  // Live tail: `logs -f` prints a line that arrives after it started.
+  const follower = spawn(process.execPath, [path.resolve(import.meta.dirname, '../../src/cli/main.ts'), 'logs', 'hello', '-f', '--grep', `${token}-live`],
+    { env: { ...process.env, SLIPWAY_URL: s.apiUrl, SLIPWAY_TOKEN: s.token } });
+  t.after(() => follower.kill('SIGKILL'));
+  let followed = '';
+  follower.stdout.on('data', (d) => { followed += d; });
+  await new Promise((r) => setTimeout(r, 1000));
+  await hit(s, `/log?msg=${token}-live`);
+  await waitFor(() => followed.includes(`${token}-live`), 5000, 'the live line on `logs -f`');
+  follower.kill('SIGTERM');
 
   await hit(s, '/log?format=json&level=warn&user=alice&msg=disk%20almost%20full');
   await hit(s, '/log?format=json&level=info&user=bob&msg=all%20fine');
@@ -92,6 +104,14 @@ test('metrics: router and scraped app metrics are queryable; a real Prometheus s
     return last >= 40 ? r : undefined;
   }, 20_000, 'router request counts');
   assert.equal(requests.series[0].labels.release, 'v1');
+  // CPU and memory of each instance, and the platform's own figures, with no configuration.
+  const memory = await waitFor(async () => {
+    const r = await s.json('metrics', 'hello', 'process_resident_memory_bytes', '--env', 'staging', '--since', '5m');
+    return r.series.length === 2 ? r : undefined;
+  }, 30_000, 'instance memory');
+  assert.ok(memory.series.every((x: any) => x.values.some((v: number | null) => v !== null && v > 1e6)));
+  const deployments = await s.json('metrics', 'hello', 'slipway_deployments_total', '--since', '5m');
+  assert.ok(deployments.series.some((x: any) => x.labels.outcome === 'committed' && x.labels.strategy === 'rolling'));
   const table = await s.cli('metrics', 'hello', 'http_request_duration_ms', '--quantile', '0.99', '--since', '5m');
   assert.equal(table.code, 0, table.stderr);
   const unknown = await s.cli('metrics', 'hello', 'nope_total');
@@ -149,4 +169,28 @@ test('alerts: a log-pattern rule fires and resolves, delivered to a webhook and 
   const bad = await s.cli('silence', 'hello', '--for', '2x');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /2x/);
+});
+
+test('alerts: an error-rate threshold rule fires from the router\'s own metrics, with the numbers behind it', { timeout: 150_000 }, async (t) => {
+  const hook = await receiver(t);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'alerting.yaml');
+  writeFileSync(config, `interval: 1s\nnotifiers:\n  - {name: hook, webhook: {url: "${hook.url}"}}\n`);
+  const s = await startServer(t, { args: ['--config', config] });
+  const repo = await helloWith(t, 'alerts:\n  - name: errors\n    threshold: {metric: error_rate, above: 10%, window: 15s}\n    severity: critical\n');
+  const spec = readFileSync(`${repo.path}/slipway.yaml`, 'utf8').replace('  instances: 2', '  instances: 2\n  env:\n    ERROR_RATE: "0.5"');
+  repo.commit({ 'slipway.yaml': spec }, 'half the requests fail');
+  assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
+  await waitFor(async () => (await s.json('status', 'hello')).environments[0].instances.filter((i: any) => i.healthy).length === 2, 30_000, 'staging');
+  let stop = false;
+  const traffic = (async () => { while (!stop) await hit(s, '/'); })();
+  t.after(async () => { stop = true; await traffic; });
+  const firing = await waitFor(() => hook.requests.find((r: any) => r.body?.status === 'firing' && r.body?.alert?.rule === 'errors'), 60_000, 'the error-rate alert');
+  stop = true;
+  await traffic;
+  const alert = (firing.body as any).alert;
+  assert.equal(alert.env, 'staging');
+  assert.ok(alert.value > 0.3 && alert.value < 0.7, `error rate ${alert.value}`);
+  assert.equal(alert.threshold, 0.1);
 });

@@ -182,3 +182,19 @@ test('deployment commands: pause, resume, abort, rollback --to, and the mistakes
   assert.equal((await s.cli('resume', 'hello', 'staging')).code, 0);
   await waitDeployment(s, 'v4', (d) => d.state === 'progressing', 'the held deployment to start after resume');
 });
+
+test('canary: too little traffic is inconclusive, so the deployment pauses and says why; resume moves on', { timeout: 120_000 }, async (t) => {
+  const s = await startServer(t);
+  const repo = repoWith(t, '{canary: {steps: [10], step_duration: 2s, analysis: {interval: 1s, min_requests: 1000}, probation: 1s}}');
+  assert.equal((await s.cli('app', 'create', repo.path)).code, 0);
+  await settledOn(s, 'v1');
+  repo.commit({ 'message.txt': 'quiet\n' }, 'v2');
+  const paused = await waitDeployment(s, 'v2', (d) => d.state === 'paused', 'the pause');
+  assert.match(paused.reason, /analysis inconclusive at 10%: .*too little traffic/);
+  assert.ok(paused.verdicts.length >= 1 && paused.verdicts.every((v: any) => v.outcome === 'Inconclusive'));
+  const status = await s.cli('status', 'hello');
+  assert.match(status.stdout, /paused .*inconclusive/);
+  assert.equal((await s.cli('resume', 'hello', 'staging')).code, 0);
+  const done = await waitDeployment(s, 'v2', (d) => d.state === 'committed', 'v2 to commit after resume');
+  assert.ok(done.events.some((e: any) => e.kind === 'deployment.resumed' && /next step/.test(e.message)));
+});
