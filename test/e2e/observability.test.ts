@@ -5,6 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '../../src/core/net.ts';
 import { startAlertmanager, startPrometheus } from '../helpers/daemons.ts';
 import { exampleRepo } from '../helpers/repo.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -153,7 +154,7 @@ test('alerts: a log-pattern rule fires and resolves, delivered to a webhook and 
   const inAm = await waitFor(async () => (await am.get('/api/v2/alerts')).find((a: any) => a.labels.alertname === 'oops'), 20_000, 'the alert in Alertmanager');
   assert.equal(inAm.labels.app, 'hello');
   assert.equal(inAm.labels.severity, 'critical');
-  assert.equal((await s.json('alerts', 'hello')).find((a: any) => a.state === 'firing')?.severity, 'critical');
+  assert.equal((await s.json('alerts', 'hello')).alerts.find((a: any) => a.state === 'firing')?.severity, 'critical');
   await waitFor(() => hook.requests.find((r: any) => r.body?.status === 'resolved' && r.body?.alert?.rule === 'oops'), 30_000, 'the resolved notification');
   // Deployment outcomes go out through the same notifiers.
   assert.ok(hook.requests.some((r: any) => r.body?.type === 'event' && r.body?.kind === 'deployment.succeeded' && r.body?.app === 'hello'),
@@ -163,7 +164,7 @@ test('alerts: a log-pattern rule fires and resolves, delivered to a webhook and 
   assert.equal(silenced.code, 0, silenced.stderr);
   const before = hook.requests.length;
   await hit(s, '/log?msg=OOPS%20again');
-  await waitFor(async () => (await s.json('alerts', 'hello')).some((a: any) => a.state === 'firing' && a.silenced), 20_000, 'the silenced alert to fire');
+  await waitFor(async () => (await s.json('alerts', 'hello')).alerts.some((a: any) => a.state === 'firing' && a.silenced), 20_000, 'the silenced alert to fire');
   await new Promise((r) => setTimeout(r, 2000));
   assert.equal(hook.requests.slice(before).filter((r: any) => r.body?.status === 'firing').length, 0, 'a silence stops notifications');
   const bad = await s.cli('silence', 'hello', '--for', '2x');
@@ -176,7 +177,9 @@ test('alerts: an error-rate threshold rule fires from the router\'s own metrics,
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-config-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const config = path.join(dir, 'alerting.yaml');
-  writeFileSync(config, `interval: 1s\nnotifiers:\n  - {name: hook, webhook: {url: "${hook.url}"}}\n`);
+  // A second receiver nobody listens on: delivery fails, is retried, and the failure shows.
+  const nobody = await freePort();
+  writeFileSync(config, `interval: 1s\nnotifiers:\n  - {name: hook, webhook: {url: "${hook.url}"}}\n  - {name: down, webhook: {url: "http://127.0.0.1:${nobody}/hook"}}\n`);
   const s = await startServer(t, { args: ['--config', config] });
   const repo = await helloWith(t, 'alerts:\n  - name: errors\n    threshold: {metric: error_rate, above: 10%, window: 15s}\n    severity: critical\n');
   const spec = readFileSync(`${repo.path}/slipway.yaml`, 'utf8').replace('  instances: 2', '  instances: 2\n  env:\n    ERROR_RATE: "0.5"');
@@ -193,4 +196,11 @@ test('alerts: an error-rate threshold rule fires from the router\'s own metrics,
   assert.equal(alert.env, 'staging');
   assert.ok(alert.value > 0.3 && alert.value < 0.7, `error rate ${alert.value}`);
   assert.equal(alert.threshold, 0.1);
+  let last = '';
+  const shown = await waitFor(async () => {
+    const r = await s.cli('alerts', 'hello');
+    last = r.stdout + r.stderr;
+    return /notifier down \(webhook .*\) is failing: .*last error: .+/.test(r.stdout) ? r : undefined;
+  }, 15_000, 'the failing notifier in `slipway alerts`').catch((err: Error) => { throw new Error(`${err.message}\n${last}`); });
+  assert.match(shown.stdout, /errors\s+hello\s+staging\s+firing\s+critical/);
 });

@@ -44,14 +44,20 @@ export const telemetryCommands: CommandModule = (cli) => {
       print(o.json, result, () => renderQueryResult(result));
     });
 
-  cli.command('alerts [app]').description('alerts: pending, firing, recently resolved').option('--env <env>').option('--state <state>').option('--json')
+  cli.command('alerts [app]').description('alerts (pending, firing, recently resolved) and notifiers that fail to deliver').option('--env <env>').option('--state <state>').option('--json')
     .action(async (app: string | undefined, o) => {
       const params = new URLSearchParams();
       if (app) params.set('app', app);
       for (const key of ['env', 'state']) if (o[key]) params.set(key, o[key]);
       const { alerts } = await client().get<{ alerts: any[] }>(`/api/v1/alerts?${params}`);
-      print(o.json, alerts, () => (alerts.length ? table(['RULE', 'APP', 'ENV', 'STATE', 'SEVERITY', 'SINCE', 'SILENCED'],
-        alerts.map((a) => [a.rule ?? a.ruleName ?? a.name, a.app, a.env, a.state, a.severity, ago(a.since ? new Date(a.since).toISOString() : null), a.silenced ? 'yes' : ''])) : 'no alerts'));
+      const { notifiers } = await client().get<{ notifiers: any[] }>('/api/v1/alerting');
+      // A receiver that is down must be visible where people look at alerts.
+      const failing = notifiers.filter((n) => n.attempts > 0 || n.dropped > 0);
+      print(o.json, { alerts, notifiers }, () => [
+        alerts.length ? table(['RULE', 'APP', 'ENV', 'STATE', 'SEVERITY', 'SINCE', 'SILENCED'],
+          alerts.map((a) => [a.rule ?? a.ruleName ?? a.name, a.app, a.env, a.state, a.severity, ago(a.since ? new Date(a.since).toISOString() : null), a.silenced ? 'yes' : ''])) : 'no alerts',
+        ...failing.map((n) => `notifier ${n.name} (${n.kind} ${n.target}) is failing: ${n.queued} queued, ${n.attempts} attempts, last error: ${n.lastError}`),
+      ].join('\n'));
     });
   cli.command('silence <app>').description('silence alerts of an app for a while').requiredOption('--for <duration>', 'e.g. 2h').option('--env <env>').option('--rule <name>').option('--comment <text>').option('--json')
     .action(async (app: string, o) => {
