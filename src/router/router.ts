@@ -1,7 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { chooseGroup, pickBackend, type Backend, type Candidate, type Group, type Observation, type RouteSpec } from './traffic.ts';
+import { requestHead, responseHeaders } from './request-head.ts';
+import { UpstreamPool, type Connection, type Exchange, type RequestBody } from './upstream/pool.ts';
+import type { ResponseHead } from './upstream/head.ts';
+import { available, chooseGroup, pickBackend, type Backend, type Candidate, type Choice, type Group, type Observation, type RouteSpec } from './traffic.ts';
 
 export type { Backend, Observation, RouteSpec } from './traffic.ts';
 
@@ -12,7 +15,7 @@ export type { Backend, Observation, RouteSpec } from './traffic.ts';
 export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
 
 interface LiveBackend extends Candidate {
-  agent: http.Agent;
+  pool: UpstreamPool;
   inFlight: number;
   requests: number;
   errors: number;
@@ -20,20 +23,10 @@ interface LiveBackend extends Candidate {
   latencyCounts: number[];
 }
 
-/** One request on its way through: what forward() needs again when it retries elsewhere. */
-interface Proxied {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
-  route: Route;
-  group: Group<LiveBackend>;
-  release: string | undefined;
-  cookie: string | undefined;
-  name: string;
-  started: number;
-}
-
 interface Route {
   groups: Group<LiveBackend>[];
+  /** The whole choice when one group of one release takes everything (the common case). */
+  only: Choice<LiveBackend> | undefined;
   rules: RouteSpec['rules'];
   observe: boolean;
   retries: number;
@@ -50,14 +43,11 @@ export interface BackendStats {
 }
 
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
-/** Request headers not copied from the client: hop-by-hop ones, and those the router sets itself. */
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
-/** Response headers not copied from the backend. */
-const NOT_RETURNED = new Set([...HOP_BY_HOP, 'x-slipway-release']);
 const SUFFIX = '.localhost';
 /** A backend that holds a request this long without a byte is treated as hung (504). */
 const UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
+/** How often hung exchanges and long-idle upstream connections are looked for. */
+const SWEEP_MS = 1_000;
 /** Per group and interval; beyond this the judge has plenty and memory stays bounded. */
 const MAX_OBSERVATIONS = 100_000;
 
@@ -71,6 +61,7 @@ export class Router {
   private readonly backends = new Map<string, LiveBackend>();
   private readonly onBackendError: (id: string, error: Error) => void;
   private server: http.Server | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(opts: RouterOptions = {}) {
     this.onBackendError = opts.onBackendError ?? (() => {});
@@ -90,7 +81,8 @@ export class Router {
     const observe = !Array.isArray(spec) && spec.observe === true;
     if (!observe) for (const g of groups) g.observations = [];
     const retries = groups.reduce((n, g) => n + g.backends.length, 0);
-    this.routes.set(key, { groups, rules: Array.isArray(spec) ? undefined : spec.rules, observe, retries });
+    const only = groups.length === 1 && !groups[0].mixed ? { group: groups[0] } : undefined;
+    this.routes.set(key, { groups, only, rules: Array.isArray(spec) ? undefined : spec.rules, observe, retries });
     this.collect();
   }
 
@@ -124,6 +116,10 @@ export class Router {
   listen(port: number, host: string): Promise<number> {
     const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
     this.server = server;
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const b of this.backends.values()) b.pool.sweep(now, UPSTREAM_IDLE_TIMEOUT_MS);
+    }, SWEEP_MS).unref();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -136,11 +132,12 @@ export class Router {
   async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    clearInterval(this.sweeper);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    for (const b of this.backends.values()) b.agent.destroy();
+    for (const b of this.backends.values()) b.pool.destroy();
   }
 
   private liveBackend(b: Backend): LiveBackend {
@@ -151,10 +148,10 @@ export class Router {
       return existing;
     }
     // Same id on a new port (a restarted instance): requests still running finish on the old
-    // object and its pool, which is dropped only when idle; the new one starts at zero in flight.
-    if (existing && existing.inFlight === 0) existing.agent.destroy();
+    // object and its connections, which is dropped only when idle; the new one starts at zero in flight.
+    if (existing && existing.inFlight === 0) existing.pool.destroy();
     const live: LiveBackend = {
-      ...b, down: false, agent: new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' }),
+      ...b, down: false, pool: new UpstreamPool(b.host, b.port),
       inFlight: 0, requests: existing?.requests ?? 0, errors: existing?.errors ?? 0,
       latencySumMs: existing?.latencySumMs ?? 0, latencyCounts: existing?.latencyCounts ?? new Array(LATENCY_BUCKETS_MS.length + 1).fill(0),
     };
@@ -168,93 +165,52 @@ export class Router {
     for (const route of this.routes.values()) for (const g of route.groups) for (const b of g.backends) used.add(b.id);
     for (const [id, b] of this.backends) {
       if (!used.has(id) && b.inFlight === 0) {
-        b.agent.destroy();
+        b.pool.destroy();
         this.backends.delete(id);
       }
     }
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const host = (req.headers.host ?? '').toLowerCase();
+    const head = requestHead(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, req.socket.remoteAddress ?? '');
+    const host = head.host.toLowerCase();
     const colon = host.lastIndexOf(':');
     const name = colon > host.lastIndexOf(']') && colon !== -1 ? host.slice(0, colon) : host;
     const route = name.endsWith(SUFFIX) ? this.routes.get(name.slice(0, -SUFFIX.length)) : undefined;
     if (!route) return reply(res, 404, `no app is routed at host "${name || '(none)'}": use <app>.<env>.localhost\n`);
-    const choice = chooseGroup(route.groups, route.rules, req.headers, newClientId);
+    const choice = route.only ? (available(route.only.group) ? route.only : undefined) : chooseGroup(route.groups, route.rules, req.headers, newClientId);
     if (!choice) return reply(res, 503, `${name} has no healthy instance right now: check \`slipway status\`\n`);
-    const bodiless = req.headers['content-length'] === undefined || req.headers['content-length'] === '0';
-    const retries = RETRYABLE.has(req.method ?? '') && bodiless && req.headers['transfer-encoding'] === undefined ? route.retries : 0;
-    this.forward({ req, res, route, group: choice.group, release: choice.release, cookie: choice.setCookie, name, started: performance.now() }, retries, undefined);
+    const retries = head.body === 'none' && RETRYABLE.has(req.method ?? '') ? route.retries : 0;
+    const p = new Proxied(this, req, res, route, choice, name, head.text, head.body, retries);
+    res.on('close', () => p.clientClosed());
+    this.forward(p, undefined);
   }
 
-  private forward(p: Proxied, retriesLeft: number, failed: LiveBackend | undefined): void {
-    const { req, res, route, release, name, started } = p;
-    let group = p.group;
-    let backend = pickBackend(group, failed, release) ?? pickBackend(group, failed);
+  /** @internal sends `p` to a backend of its group (or, if none is left there, of any group). */
+  forward(p: Proxied, failed: LiveBackend | undefined): void {
+    let backend = pickBackend(p.group, failed, p.release) ?? pickBackend(p.group, failed);
     if (!backend) {
-      // Nobody left in the chosen group: any other group with a live backend will do.
-      for (const g of route.groups) {
+      for (const g of p.route.groups) {
         backend = pickBackend(g, failed);
-        if (backend) { group = g; break; }
+        if (backend) { p.group = g; break; }
       }
     }
-    if (!backend) return reply(res, 503, `${name} has no healthy instance right now: check \`slipway status\`\n`);
-    const target = backend;
-    const headers = requestHeaders(req);
-
-    target.inFlight++;
-    let settled = false;
-    const done = (status: number) => {
-      if (settled) return;
-      settled = true;
-      target.inFlight--;
-      this.measure(route, group, target, status, performance.now() - started);
-    };
-    const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers, agent: target.agent });
-    // `on`, not `once`: these fire at most once per message, and each `once` costs a wrapper per request.
-    upstream.on('response', (up: http.IncomingMessage) => {
-      const status = up.statusCode ?? 502;
-      res.writeHead(status, up.statusMessage, responseHeaders(up.rawHeaders, target.release, p.cookie));
-      // A hand-rolled pipe: the same backpressure as up.pipe(res), without the half-dozen
-      // listeners pipe() adds and removes on both streams for every request.
-      up.on('data', (chunk: Buffer) => {
-        if (!res.write(chunk)) {
-          up.pause();
-          res.once('drain', () => up.resume());
-        }
-      });
-      up.on('end', () => { res.end(); done(status); });
-      up.on('error', () => { done(502); res.destroy(); });
-    });
-    upstream.setTimeout(UPSTREAM_IDLE_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
-    let failedOnce = false;
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      // Already answered, or the client left and we destroyed this request ourselves: neither
-      // says anything about the backend, and there is nobody to retry for.
-      if (failedOnce || settled) return;
-      failedOnce = true;
-      if (res.headersSent) { done(502); return res.destroy(); }
-      if (err.code === 'ETIMEDOUT') { done(504); return reply(res, 504, `${name}: the instance did not answer within ${UPSTREAM_IDLE_TIMEOUT_MS / 1000}s\n`); }
-      // A connection that never produced a response: this backend is out until a probe passes.
-      // (A reset on a reused keep-alive socket only means the instance closed an idle connection.)
-      if (!(upstream.reusedSocket && err.code === 'ECONNRESET')) {
-        target.down = true;
-        this.onBackendError(target.id, err);
-      }
-      if (retriesLeft > 0) {
-        settled = true;
-        target.inFlight--;
-        return this.forward(p, retriesLeft - 1, target);
-      }
-      done(502);
-      reply(res, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
-    });
-    res.on('close', () => { if (!res.writableFinished) { upstream.destroy(); done(499); } });
-    if (retriesLeft > 0 || failed) upstream.end();
-    else req.pipe(upstream);
+    if (!backend) return reply(p.res, 503, `${p.name} has no healthy instance right now: check \`slipway status\`\n`);
+    backend.inFlight++;
+    p.backend = backend;
+    p.settled = false;
+    p.conn = backend.pool.send(p.req.method ?? 'GET', p.head, p.body, p, performance.now());
+    if (p.body !== 'none') p.sendBody();
   }
 
-  private measure(route: Route, group: Group<LiveBackend>, b: LiveBackend, status: number, ms: number): void {
+  /** @internal a connection to `b` failed: it is out until a health probe passes. */
+  backendFailed(b: LiveBackend, err: Error): void {
+    b.down = true;
+    this.onBackendError(b.id, err);
+  }
+
+  /** @internal */
+  measure(route: Route, group: Group<LiveBackend>, b: LiveBackend, status: number, ms: number): void {
     const error = status >= 500;
     b.requests++;
     if (error) b.errors++;
@@ -270,42 +226,119 @@ function newClientId(): string {
   return randomBytes(9).toString('base64url');
 }
 
-/**
- * The upstream request's headers as a flat [name, value, …] list straight from rawHeaders: no
- * object spread, no deletes. Host is sent once, as parsed (as before); the rest keep their order.
- */
-function requestHeaders(req: http.IncomingMessage): string[] {
-  const raw = req.rawHeaders;
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!NOT_FORWARDED.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
-  }
-  const host = req.headers.host;
-  const remote = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  if (host !== undefined) out.push('host', host);
-  out.push('x-forwarded-for', prior ? `${prior}, ${remote}` : remote);
-  if (host !== undefined) out.push('x-forwarded-host', host);
-  out.push('x-forwarded-proto', 'http');
-  return out;
-}
-
-/**
- * The client response's headers as a flat list from the backend's rawHeaders, plus the release
- * and, for a new client during a traffic split, the sticky cookie beside any the backend set.
- */
-function responseHeaders(raw: string[], release: string, cookie: string | undefined): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!NOT_RETURNED.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
-  }
-  out.push('x-slipway-release', release);
-  if (cookie) out.push('set-cookie', cookie);
-  return out;
-}
-
 function reply(res: http.ServerResponse, status: number, text: string): void {
   if (res.headersSent) return void res.destroy();
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** One request on its way through: the answer's handler, kept across retries on other backends. */
+class Proxied implements Exchange {
+  readonly started = performance.now();
+  readonly release: string | undefined;
+  readonly cookie: string | undefined;
+  group: Group<LiveBackend>;
+  backend!: LiveBackend;
+  conn: Connection | undefined;
+  /** This attempt is accounted for (measured, or handed to a retry). */
+  settled = false;
+  private status = 0;
+
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly route: Route;
+  readonly name: string;
+  readonly head: string;
+  readonly body: RequestBody;
+  private readonly router: Router;
+  private retriesLeft: number;
+
+  constructor(router: Router, req: http.IncomingMessage, res: http.ServerResponse, route: Route, choice: Choice<LiveBackend>, name: string, head: string, body: RequestBody, retries: number) {
+    this.router = router;
+    this.req = req;
+    this.res = res;
+    this.route = route;
+    this.group = choice.group;
+    this.release = choice.release;
+    this.cookie = choice.setCookie;
+    this.name = name;
+    this.head = head;
+    this.body = body;
+    this.retriesLeft = retries;
+  }
+
+  onHead(head: ResponseHead): void {
+    this.status = head.status;
+    this.res.writeHead(head.status, head.reason, responseHeaders(head.rawHeaders, this.backend.release, this.cookie));
+  }
+
+  onBody(data: Buffer): void {
+    // The same backpressure as a pipe: the backend waits while the client is slow to read.
+    if (!this.res.write(data)) {
+      const conn = this.conn!;
+      conn.pause();
+      this.res.once('drain', () => conn.resume());
+    }
+  }
+
+  onEnd(last: Buffer | undefined): void {
+    if (last) this.res.end(last);
+    else this.res.end();
+    this.done(this.status);
+  }
+
+  onError(err: NodeJS.ErrnoException, answered: boolean, reused: boolean): void {
+    // Already accounted for: the client left and we dropped this exchange ourselves.
+    if (this.settled) return;
+    const { res, name } = this;
+    if (answered || res.headersSent) {
+      this.done(502);
+      return void res.destroy();
+    }
+    if (err.code === 'ETIMEDOUT') {
+      this.done(504);
+      return reply(res, 504, `${name}: the instance did not answer within ${UPSTREAM_IDLE_TIMEOUT_MS / 1000}s\n`);
+    }
+    if (err.code === 'EUPSTREAMPROTO') {
+      this.done(502);
+      return reply(res, 502, `${name}: the instance sent a malformed response (${err.message})\n`);
+    }
+    // A reset on a connection that had served before only means the instance closed an idle
+    // connection as we reused it; anything else before an answer puts the backend out.
+    const stale = reused && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+    if (!stale) this.router.backendFailed(this.backend, err);
+    if (this.retriesLeft > 0) {
+      this.retriesLeft--;
+      this.settled = true;
+      this.backend.inFlight--;
+      return this.router.forward(this, stale ? undefined : this.backend);
+    }
+    this.done(502);
+    reply(res, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
+  }
+
+  /** Streams the client's body to the backend (only requests without one are ever retried). */
+  sendBody(): void {
+    const conn = this.conn!;
+    this.req.on('data', (chunk: Buffer) => {
+      if (!conn.write(chunk)) {
+        this.req.pause();
+        conn.socket.once('drain', () => this.req.resume());
+      }
+    });
+    this.req.on('end', () => conn.end());
+  }
+
+  clientClosed(): void {
+    if (this.res.writableFinished || this.settled) return;
+    this.conn?.abort();
+    this.done(499);
+  }
+
+  private done(status: number): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.backend.inFlight--;
+    this.router.measure(this.route, this.group, this.backend, status, performance.now() - this.started);
+  }
 }
