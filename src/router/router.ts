@@ -44,27 +44,30 @@ export interface BackendStats {
 
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const SUFFIX = '.localhost';
-/** A backend that holds a request this long without a byte is treated as hung (504). */
-const UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
-/** How often hung exchanges and long-idle upstream connections are looked for. */
-const SWEEP_MS = 1_000;
+/** By default, a backend that holds a request this long without a byte is treated as hung (504). */
+const UPSTREAM_TIMEOUT_MS = 60_000;
 /** Per group and interval; beyond this the judge has plenty and memory stays bounded. */
 const MAX_OBSERVATIONS = 100_000;
 
 export interface RouterOptions {
   /** Told synchronously on a connection error so the control plane can stop routing there. */
   onBackendError?: (id: string, error: Error) => void;
+  /** A backend silent this long in the middle of an exchange gets the request a 504. */
+  upstreamTimeoutMs?: number;
 }
 
 export class Router {
   private readonly routes = new Map<string, Route>();
   private readonly backends = new Map<string, LiveBackend>();
   private readonly onBackendError: (id: string, error: Error) => void;
+  /** @internal */
+  readonly upstreamTimeoutMs: number;
   private server: http.Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(opts: RouterOptions = {}) {
     this.onBackendError = opts.onBackendError ?? (() => {});
+    this.upstreamTimeoutMs = opts.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS;
   }
 
   /** Replaces what `<app>.<env>.localhost` reaches: a plain list of backends, or weighted groups. */
@@ -118,8 +121,8 @@ export class Router {
     this.server = server;
     this.sweeper = setInterval(() => {
       const now = performance.now();
-      for (const b of this.backends.values()) b.pool.sweep(now, UPSTREAM_IDLE_TIMEOUT_MS);
-    }, SWEEP_MS).unref();
+      for (const b of this.backends.values()) b.pool.sweep(now, this.upstreamTimeoutMs);
+    }, Math.min(1_000, this.upstreamTimeoutMs / 4)).unref(); // hung exchanges and long-idle connections
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -199,7 +202,7 @@ export class Router {
     backend.inFlight++;
     p.backend = backend;
     p.settled = false;
-    p.conn = backend.pool.send(p.req.method ?? 'GET', p.head, p.body, p, performance.now());
+    p.conn = backend.pool.send(p.req.method ?? 'GET', p.head, p.body, p, p.started);
     if (p.body !== 'none') p.sendBody();
   }
 
@@ -282,7 +285,9 @@ class Proxied implements Exchange {
   }
 
   onEnd(last: Buffer | undefined): void {
-    if (last) this.res.end(last);
+    // A small answer goes out as a latin1 string (byte for byte the same), which node:http joins
+    // to the head: one plain write instead of a writev of head and body.
+    if (last) this.res.end(last.length <= 4096 ? last.toString('latin1') : last, 'latin1');
     else this.res.end();
     this.done(this.status);
   }
@@ -297,7 +302,7 @@ class Proxied implements Exchange {
     }
     if (err.code === 'ETIMEDOUT') {
       this.done(504);
-      return reply(res, 504, `${name}: the instance did not answer within ${UPSTREAM_IDLE_TIMEOUT_MS / 1000}s\n`);
+      return reply(res, 504, `${name}: the instance did not answer within ${this.router.upstreamTimeoutMs / 1000}s\n`);
     }
     if (err.code === 'EUPSTREAMPROTO') {
       this.done(502);

@@ -71,9 +71,7 @@ export class UpstreamPool {
 
   /** Fails exchanges silent for longer than `timeoutMs`, and closes connections idle too long. */
   sweep(now: number, timeoutMs: number): void {
-    for (const conn of this.busy) {
-      if (now - conn.lastActive > timeoutMs) conn.fail(upstreamError('ETIMEDOUT', `no answer within ${timeoutMs} ms`));
-    }
+    for (const conn of this.busy) conn.check(now, timeoutMs);
     for (let i = this.idle.length - 1; i >= 0; i--) if (now - this.idle[i].lastActive > IDLE_MS) this.idle[i].destroy();
   }
 
@@ -97,7 +95,11 @@ export class UpstreamPool {
 }
 
 export class Connection {
+  /** When the exchange began, bytes last arrived (as seen by the sweep), or the connection fell idle. */
   lastActive = 0;
+  /** Counts reads, so that the hot path never reads the clock and the sweep can tell progress. */
+  private reads = 0;
+  private readsSeen = 0;
   private exchange: Exchange | undefined;
   private method = 'GET';
   private reused = false;
@@ -175,6 +177,16 @@ export class Connection {
     this.socket.destroy();
   }
 
+  /** @internal fails an exchange that has not had a byte for `timeoutMs`. */
+  check(now: number, timeoutMs: number): void {
+    if (this.reads !== this.readsSeen) {
+      this.readsSeen = this.reads;
+      this.lastActive = now;
+    } else if (now - this.lastActive > timeoutMs) {
+      this.fail(upstreamError('ETIMEDOUT', `no answer within ${timeoutMs} ms`));
+    }
+  }
+
   /** @internal ends the exchange in progress with an error and the connection with it. */
   fail(err: NodeJS.ErrnoException): void {
     const exchange = this.exchange;
@@ -189,7 +201,7 @@ export class Connection {
       if (this.mode === IDLE) this.destroy();
       return;
     }
-    this.lastActive = performance.now();
+    this.reads++;
     try {
       this.consume(chunk);
     } catch (err) {
@@ -269,6 +281,7 @@ export class Connection {
     this.mode = IDLE;
     this.decoder = undefined;
     this.served++;
+    this.lastActive = performance.now();
     // Bytes after the answer (we never pipeline), a request body still being sent, or the
     // backend saying so: this connection's framing is done for.
     if (this.closeAfter || trailingBytes || !this.requestDone) this.destroy();
