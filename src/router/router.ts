@@ -284,10 +284,8 @@ class Proxied implements Exchange {
     }
   }
 
-  onEnd(last: Buffer | undefined): void {
-    // A small answer goes out as a latin1 string (byte for byte the same), which node:http joins
-    // to the head: one plain write instead of a writev of head and body.
-    if (last) this.res.end(last.length <= 4096 ? last.toString('latin1') : last, 'latin1');
+  onEnd(last: Buffer | string | undefined): void {
+    if (last) this.res.end(last, 'latin1');
     else this.res.end();
     this.done(this.status);
   }

@@ -13,8 +13,8 @@ export interface Exchange {
   /** The final head (1xx interim answers are skipped). */
   onHead(head: ResponseHead): void;
   onBody(data: Buffer): void;
-  /** The answer is complete; `last` is its final piece of body, if it arrived with the end. */
-  onEnd(last: Buffer | undefined): void;
+  /** The answer is complete; `last` is its final piece of body (a string is latin1), if it arrived with the end. */
+  onEnd(last: Buffer | string | undefined): void;
   /**
    * No complete answer: `answered` says whether onHead was called; `reused` that the connection
    * had served before (a reset there only means the backend closed an idle connection).
@@ -30,6 +30,8 @@ const MAX_IDLE = 256;
 /** The largest response head accepted (status line plus fields). */
 const MAX_HEAD = 64 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** Up to this size a final piece of body is passed on as a latin1 string. */
+const SMALL = 4096;
 const LAST_CHUNK = '0\r\n\r\n';
 
 // Where a connection is in reading an answer (numbers: Node's type stripping has no enums).
@@ -235,19 +237,20 @@ export class Connection {
           this.answered = true;
           this.closeAfter = head.close;
           exchange.onHead(head);
-          if (head.framing.kind === 'none') this.complete(undefined, pos < buf.length);
-          else if (head.framing.kind === 'length') { this.mode = LENGTH; this.remaining = head.framing.length; }
-          else if (head.framing.kind === 'chunked') { this.mode = CHUNKED; this.decoder = new ChunkedDecoder(); }
+          if (head.framing === 'none') this.complete(undefined, pos < buf.length);
+          else if (head.framing === 'length') { this.mode = LENGTH; this.remaining = head.length; }
+          else if (head.framing === 'chunked') { this.mode = CHUNKED; this.decoder = new ChunkedDecoder(); }
           else { this.mode = CLOSE; this.closeAfter = true; }
           break;
         }
         case LENGTH: {
           const end = Math.min(buf.length, pos + this.remaining);
-          const data = buf.subarray(pos, end);
           this.remaining -= end - pos;
+          // A small last piece is handed over as a latin1 string (the same bytes), which
+          // node:http sends joined to the head in one write instead of a writev of two.
+          if (this.remaining > 0) exchange.onBody(buf.subarray(pos, end));
+          else this.complete(end - pos <= SMALL ? buf.toString('latin1', pos, end) : buf.subarray(pos, end), end < buf.length);
           pos = end;
-          if (this.remaining > 0) exchange.onBody(data);
-          else this.complete(data, pos < buf.length);
           break;
         }
         case CHUNKED: {
@@ -275,7 +278,7 @@ export class Connection {
   }
 
   /** The answer is complete: the connection goes back to the pool if nothing forbids it. */
-  private complete(last: Buffer | undefined, trailingBytes: boolean): void {
+  private complete(last: Buffer | string | undefined, trailingBytes: boolean): void {
     const exchange = this.exchange!;
     this.exchange = undefined;
     this.mode = IDLE;
