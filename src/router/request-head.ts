@@ -1,16 +1,14 @@
+import { HOP_BY_HOP } from './upstream/head.ts';
 import type { RequestBody } from './upstream/pool.ts';
 
 // The head of the request the router sends a backend, built in one pass over the client's raw
 // header list (node:http's lazily built `req.headers` object is never needed on the common path).
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 /**
  * Request fields not copied from the client: hop-by-hop ones, those the router sets itself, and
  * `expect` (node:http has already told the client to go on; the backend gets the body outright).
  */
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'expect']);
-/** Response fields not copied from the backend. */
-const NOT_RETURNED = new Set([...HOP_BY_HOP, 'x-slipway-release']);
 
 export interface RequestHead {
   /** The Host field as sent (with any port), or '' without one. */
@@ -47,18 +45,4 @@ export function requestHead(method: string, url: string, raw: string[], remoteAd
   const forwardedHost = host === undefined ? '' : `x-forwarded-host: ${host}\r\n`;
   const text = `${method} ${url} HTTP/1.1\r\n${hostFields}${fields}${forwarded}${forwardedHost}x-forwarded-proto: http\r\n\r\n`;
   return { host: host ?? '', text, body };
-}
-
-/**
- * The client response's fields from the backend's, plus the release and, for a new client during
- * a traffic split, the sticky cookie beside any the backend set.
- */
-export function responseHeaders(raw: string[], release: string, cookie: string | undefined): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!NOT_RETURNED.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
-  }
-  out.push('x-slipway-release', release);
-  if (cookie) out.push('set-cookie', cookie);
-  return out;
 }

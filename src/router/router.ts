@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { requestHead, responseHeaders } from './request-head.ts';
+import { requestHead } from './request-head.ts';
 import { UpstreamPool, type Connection, type Exchange, type RequestBody } from './upstream/pool.ts';
 import type { ResponseHead } from './upstream/head.ts';
 import { available, chooseGroup, pickBackend, type Backend, type Candidate, type Choice, type Group, type Observation, type RouteSpec } from './traffic.ts';
@@ -272,7 +272,12 @@ class Proxied implements Exchange {
 
   onHead(head: ResponseHead): void {
     this.status = head.status;
-    this.res.writeHead(head.status, head.reason, responseHeaders(head.rawHeaders, this.backend.release, this.cookie));
+    // The backend's end-to-end fields, the release, and for a new client during a traffic
+    // split the sticky cookie beside any the backend set.
+    const fields = head.fields;
+    fields.push('x-slipway-release', this.backend.release);
+    if (this.cookie) fields.push('set-cookie', this.cookie);
+    this.res.writeHead(head.status, head.reason, fields);
   }
 
   onBody(data: Buffer): void {

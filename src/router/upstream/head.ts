@@ -8,8 +8,11 @@ export type Framing = 'none' | 'length' | 'chunked' | 'close';
 export interface ResponseHead {
   status: number;
   reason: string;
-  /** Field names and values, alternating, in the order received. */
-  rawHeaders: string[];
+  /**
+   * End-to-end field names and values, alternating, in the order received: what a proxy passes
+   * on. Hop-by-hop fields are left out, and so is X-Slipway-Release, which the router sets.
+   */
+  fields: string[];
   framing: Framing;
   /** The body's length when `framing` is 'length'. */
   length: number;
@@ -25,6 +28,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // What node:http refuses in a header value (and so must never be handed to it).
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const DIGITS = /^\d{1,15}$/;
+/** Fields a proxy must not pass on (RFC 9110 §7.6.1), and the one the router sets itself. */
+export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
+const DROPPED = new Set([...HOP_BY_HOP, 'x-slipway-release']);
+/** Only names of these lengths can be a framing or a dropped field: the others skip toLowerCase. */
+const INTERESTING = new Set(['content-length', 'transfer-encoding', ...DROPPED].map((n) => n.length));
 const SP = 32;
 const HTAB = 9;
 
@@ -40,7 +48,7 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
   const reason = eol > 13 ? text.slice(13, eol) : '';
   if (BAD_VALUE.test(reason)) throw new MalformedResponse('bad reason phrase');
   const http10 = text.charCodeAt(7) === 48; // HTTP/1.0
-  const rawHeaders: string[] = [];
+  const fields: string[] = [];
   let length: string | undefined;
   let chunked = false;
   let encoded = false;
@@ -58,9 +66,9 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
     while (to > from && (text.charCodeAt(to - 1) === SP || text.charCodeAt(to - 1) === HTAB)) to--;
     const value = text.slice(from, to);
     if (BAD_VALUE.test(value)) throw new MalformedResponse(`bad value in header ${name}`);
-    rawHeaders.push(name, value);
     at = end + 2;
-    switch (name.length === 10 || name.length === 14 || name.length === 17 ? name.toLowerCase() : '') {
+    const lower = INTERESTING.has(name.length) ? name.toLowerCase() : '';
+    switch (lower) {
       case 'content-length':
         if (!DIGITS.test(value) || (length !== undefined && length !== value)) throw new MalformedResponse(`bad content-length ${JSON.stringify(value)}`);
         length = value;
@@ -75,9 +83,10 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
         else if (http10 && /(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(value)) close = false;
         break;
     }
+    if (lower === '' || !DROPPED.has(lower)) fields.push(name, value);
   }
   const framing = framingOf(code, method, encoded, chunked, length);
-  return { status: code, reason, rawHeaders, framing, length: framing === 'length' ? Number(length) : 0, close };
+  return { status: code, reason, fields, framing, length: framing === 'length' ? Number(length) : 0, close };
 }
 
 /** "HTTP/1.x NNN" then a space or the end of the line. */
