@@ -14,7 +14,7 @@ import { runWrk, wrkArgs, type WrkResult } from '../lib/wrk.ts';
 // table reports medians, so a slow patch of a noisy (virtual) machine does not land on one
 // target only. Run through bench/router/run.sh. Knobs (env): ROUNDS=3 DURATION=4s WARMUP=2s
 // CONNECTIONS=32 THREADS=1 HAPROXY_THREADS=1 SLIPWAY_ROUTER_MODULE=<path to a router.ts copy>
-// ROUTER_NODE_FLAGS='<node flags for the router process>'.
+// ROUTER_NODE_FLAGS='<node flags for the router process>' (default: the server's, --max-semi-space-size=2).
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = path.resolve(HERE, '../..');
@@ -29,7 +29,8 @@ const cfg = {
   threads: Number(process.env.THREADS ?? 1),
   haproxyThreads: Number(process.env.HAPROXY_THREADS ?? 1),
   routerModule: path.resolve(process.env.SLIPWAY_ROUTER_MODULE ?? path.join(ROOT, 'src/router/router.ts')),
-  routerNodeFlags: (process.env.ROUTER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+  // By default the flags the server runs with (bin/slipway.js), so the router is measured as deployed.
+  routerNodeFlags: (process.env.ROUTER_NODE_FLAGS ?? '--max-semi-space-size=2').split(/\s+/).filter(Boolean),
 };
 
 const sh = (cmd: string, args: string[]) => {

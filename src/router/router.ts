@@ -8,8 +8,10 @@ import { available, chooseGroup, pickBackend, type Backend, type Candidate, type
 
 export type { Backend, Observation, RouteSpec } from './traffic.ts';
 
-// The data plane. Plain node:http on purpose: this is the hot path of every request, so no
-// framework, and no per-request work beyond what proxying and measuring need.
+// The data plane, on Node's own modules only: this is the hot path of every request, so no
+// framework, and no per-request work beyond what proxying and measuring need. node:http serves
+// the clients; backends are reached over keep-alive node:net connections (upstream/pool.ts),
+// because http.request and its Agent cost as much CPU per request as everything else together.
 
 /** Upper bounds (ms) of the latency histogram kept per backend; the last bucket is +Inf. */
 export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];

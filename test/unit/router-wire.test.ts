@@ -173,6 +173,28 @@ test('router wire: a backend that never answers gets the client a 504, and its i
   assert.equal(r.inFlight('b'), 0);
 });
 
+test('router wire: a slow upload is progress, not a hung backend', async (t) => {
+  const port = await listen(t, http.createServer((req, res) => {
+    let n = 0;
+    req.on('data', (d: Buffer) => { n += d.length; });
+    req.on('end', () => res.end(`got ${n}`));
+  }));
+  const { port: rp } = await routed(t, port, { upstreamTimeoutMs: 300 });
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = http.request({ port: rp, host: '127.0.0.1', method: 'POST', path: '/', headers: { host: HOST } }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(`${res.statusCode} ${body}`));
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const tick = setInterval(() => {
+      if (++sent === 10) { clearInterval(tick); req.end('x'); } else req.write('x');
+    }, 100);
+  });
+  assert.equal(answer, '200 got 10');
+});
+
 test('router wire: a client expecting 100-continue gets it from the router and its body reaches the backend', async (t) => {
   const port = await listen(t, http.createServer((req, res) => {
     let body = '';

@@ -99,9 +99,12 @@ export class UpstreamPool {
 export class Connection {
   /** When the exchange began, bytes last arrived (as seen by the sweep), or the connection fell idle. */
   lastActive = 0;
-  /** Counts reads, so that the hot path never reads the clock and the sweep can tell progress. */
-  private reads = 0;
-  private readsSeen = 0;
+  /**
+   * Counts reads and body writes, so that the hot path never reads the clock and the sweep can
+   * tell progress (a slow upload to a backend is not a backend that hangs).
+   */
+  private activity = 0;
+  private activitySeen = 0;
   private exchange: Exchange | undefined;
   private method = 'GET';
   private reused = false;
@@ -145,6 +148,7 @@ export class Connection {
   /** Request body bytes; false means wait for the socket's 'drain'. */
   write(data: Buffer): boolean {
     if (this.closed || data.length === 0) return true;
+    this.activity++;
     if (!this.chunkedRequest) return this.socket.write(data);
     this.socket.write(`${data.length.toString(16)}\r\n`, 'latin1');
     this.socket.write(data);
@@ -181,8 +185,8 @@ export class Connection {
 
   /** @internal fails an exchange that has not had a byte for `timeoutMs`. */
   check(now: number, timeoutMs: number): void {
-    if (this.reads !== this.readsSeen) {
-      this.readsSeen = this.reads;
+    if (this.activity !== this.activitySeen) {
+      this.activitySeen = this.activity;
       this.lastActive = now;
     } else if (now - this.lastActive > timeoutMs) {
       this.fail(upstreamError('ETIMEDOUT', `no answer within ${timeoutMs} ms`));
@@ -203,7 +207,7 @@ export class Connection {
       if (this.mode === IDLE) this.destroy();
       return;
     }
-    this.reads++;
+    this.activity++;
     try {
       this.consume(chunk);
     } catch (err) {
