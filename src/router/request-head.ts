@@ -19,10 +19,11 @@ export interface RequestHead {
 }
 
 /**
+ * With `upgrade`, the client's Upgrade field is kept, with `Connection: upgrade`.
  * node:http has validated every name and value already (llhttp is strict), and rejects a request
  * that carries both Content-Length and Transfer-Encoding, so the framing fields pass as they are.
  */
-export function requestHead(method: string, url: string, raw: string[], remoteAddress: string): RequestHead {
+export function requestHead(method: string, url: string, raw: string[], remoteAddress: string, upgrade = false): RequestHead {
   let host: string | undefined;
   let forwardedFor = '';
   let fields = '';
@@ -34,6 +35,8 @@ export function requestHead(method: string, url: string, raw: string[], remoteAd
     if (NOT_FORWARDED.has(lower)) {
       if (lower === 'host') host ??= value;
       else if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+      // A protocol switch (WebSocket) is the one hop-by-hop request a backend must see.
+      else if (upgrade && lower === 'upgrade') fields += `${name}: ${value}\r\nconnection: upgrade\r\n`;
       continue;
     }
     if (lower === 'transfer-encoding') body = 'chunked';

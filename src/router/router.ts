@@ -1,9 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { requestHead } from './request-head.ts';
 import { UpstreamPool, type Connection, type Exchange, type RequestBody } from './upstream/pool.ts';
 import type { ResponseHead } from './upstream/head.ts';
+import { openTunnel } from './upstream/tunnel.ts';
 import { available, chooseGroup, pickBackend, type Backend, type Candidate, type Choice, type Group, type Observation, type RouteSpec } from './traffic.ts';
 
 export type { Backend, Observation, RouteSpec } from './traffic.ts';
@@ -66,6 +68,8 @@ export class Router {
   readonly upstreamTimeoutMs: number;
   private server: http.Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Client connections handed over for a protocol switch: node:http no longer closes them. */
+  private readonly tunnels = new Set<Duplex>();
 
   constructor(opts: RouterOptions = {}) {
     this.onBackendError = opts.onBackendError ?? (() => {});
@@ -120,6 +124,7 @@ export class Router {
 
   listen(port: number, host: string): Promise<number> {
     const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, early: Buffer) => this.upgrade(req, socket, early));
     this.server = server;
     this.sweeper = setInterval(() => {
       const now = performance.now();
@@ -141,6 +146,7 @@ export class Router {
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
+      for (const socket of this.tunnels) socket.destroy();
     });
     for (const b of this.backends.values()) b.pool.destroy();
   }
@@ -178,17 +184,59 @@ export class Router {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const head = requestHead(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, req.socket.remoteAddress ?? '');
-    const host = head.host.toLowerCase();
-    const colon = host.lastIndexOf(':');
-    const name = colon > host.lastIndexOf(']') && colon !== -1 ? host.slice(0, colon) : host;
-    const route = name.endsWith(SUFFIX) ? this.routes.get(name.slice(0, -SUFFIX.length)) : undefined;
-    if (!route) return reply(res, 404, `no app is routed at host "${name || '(none)'}": use <app>.<env>.localhost\n`);
-    const choice = route.only ? (available(route.only.group) ? route.only : undefined) : chooseGroup(route.groups, route.rules, req.headers, newClientId);
-    if (!choice) return reply(res, 503, `${name} has no healthy instance right now: check \`slipway status\`\n`);
-    const retries = head.body === 'none' && RETRYABLE.has(req.method ?? '') ? route.retries : 0;
-    const p = new Proxied(this, req, res, route, choice, name, head.text, head.body, retries);
+    const target = this.resolve(head.host, req);
+    if (typeof target === 'string') return reply(res, target === NO_ROUTE ? 404 : 503, reason(target, head.host));
+    const retries = head.body === 'none' && RETRYABLE.has(req.method ?? '') ? target.route.retries : 0;
+    const p = new Proxied(this, req, res, target.route, target.choice, target.name, head.text, head.body, retries);
     res.on('close', () => p.clientClosed());
     this.forward(p, undefined);
+  }
+
+  /** The route and group a request's Host leads to, or why there is none. */
+  private resolve(rawHost: string, req: http.IncomingMessage): { name: string; route: Route; choice: Choice<LiveBackend> } | typeof NO_ROUTE | typeof NO_INSTANCE {
+    const name = hostName(rawHost);
+    const route = name.endsWith(SUFFIX) ? this.routes.get(name.slice(0, -SUFFIX.length)) : undefined;
+    if (!route) return NO_ROUTE;
+    const choice = route.only ? (available(route.only.group) ? route.only : undefined) : chooseGroup(route.groups, route.rules, req.headers, newClientId);
+    return choice ? { name, route, choice } : NO_INSTANCE;
+  }
+
+  /**
+   * A protocol switch (WebSocket): routed like any request, then tunnelled. It counts as in
+   * flight on its instance until it closes, so draining waits for it up to the drain timeout.
+   */
+  private upgrade(req: http.IncomingMessage, socket: Duplex, early: Buffer): void {
+    const head = requestHead(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, req.socket.remoteAddress ?? '', true);
+    const target = this.resolve(head.host, req);
+    if (typeof target === 'string') return rawReply(socket, target === NO_ROUTE ? 404 : 503, reason(target, head.host));
+    const { name, route, choice } = target;
+    const started = performance.now();
+    this.tunnels.add(socket);
+    socket.once('close', () => this.tunnels.delete(socket));
+    const attempt = (failed: LiveBackend | undefined, triesLeft: number): void => {
+      const b = pickBackend(choice.group, failed, choice.release) ?? pickBackend(choice.group, failed);
+      if (!b) return rawReply(socket, 503, reason(NO_INSTANCE, head.host));
+      b.inFlight++;
+      openTunnel(socket, early, b.host, b.port, head.text, b.release, this.upstreamTimeoutMs, {
+        onAnswer: (status) => this.measure(route, choice.group, b, status, performance.now() - started),
+        onFail: (err) => {
+          b.inFlight--;
+          if (err.code === 'ETIMEDOUT' || err.code === 'EUPSTREAMPROTO') {
+            this.measure(route, choice.group, b, err.code === 'ETIMEDOUT' ? 504 : 502, performance.now() - started);
+            return rawReply(socket, err.code === 'ETIMEDOUT' ? 504 : 502, `${name}: the instance did not complete the protocol switch (${err.message})\n`);
+          }
+          this.backendFailed(b, err);
+          if (triesLeft > 0) return attempt(b, triesLeft - 1);
+          this.measure(route, choice.group, b, 502, performance.now() - started);
+          rawReply(socket, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
+        },
+        onClose: (answered) => {
+          b.inFlight--;
+          if (!answered) this.measure(route, choice.group, b, 499, performance.now() - started);
+        },
+      });
+    };
+    attempt(undefined, route.retries);
   }
 
   /** @internal sends `p` to a backend of its group (or, if none is left there, of any group). */
@@ -229,6 +277,29 @@ export class Router {
 
 function newClientId(): string {
   return randomBytes(9).toString('base64url');
+}
+
+const NO_ROUTE = 'no route';
+const NO_INSTANCE = 'no instance';
+
+/** The Host field without its port, lowercased. */
+function hostName(rawHost: string): string {
+  const host = rawHost.toLowerCase();
+  const colon = host.lastIndexOf(':');
+  return colon > host.lastIndexOf(']') && colon !== -1 ? host.slice(0, colon) : host;
+}
+
+function reason(why: typeof NO_ROUTE | typeof NO_INSTANCE, rawHost: string): string {
+  const name = hostName(rawHost);
+  return why === NO_ROUTE
+    ? `no app is routed at host "${name || '(none)'}": use <app>.<env>.localhost\n`
+    : `${name} has no healthy instance right now: check \`slipway status\`\n`;
+}
+
+/** An answer on a connection node:http has handed over (an upgrade request), which then closes. */
+function rawReply(socket: Duplex, status: number, text: string): void {
+  const body = Buffer.from(text);
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${text}`);
 }
 
 function reply(res: http.ServerResponse, status: number, text: string): void {

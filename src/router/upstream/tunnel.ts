@@ -1,0 +1,115 @@
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { MalformedResponse, parseResponseHead } from './head.ts';
+
+// A protocol switch (WebSocket) through the router: the handshake goes to the backend on a
+// connection of its own; once the backend answers, the bytes flow both ways untouched until
+// either side closes. The connection never returns to a pool.
+
+export interface TunnelEvents {
+  /** The backend answered the handshake (101, or a refusal the client gets as sent). */
+  onAnswer(status: number): void;
+  /**
+   * No answer. Nothing has been written to the client and the tunnel has let go of it, so the
+   * client can be told why, or sent elsewhere.
+   */
+  onFail(err: NodeJS.ErrnoException): void;
+  /** The end: both sides closed after an answer, or the client left before one. Called once. */
+  onClose(answered: boolean): void;
+}
+
+const MAX_HEAD = 64 * 1024;
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** After one side closes, how long the other may take to finish before it is cut. */
+const LINGER_MS = 10_000;
+
+const failure = (code: string, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
+
+/**
+ * Sends `head` (and `early`, the bytes the client sent after it) to host:port and, on an
+ * answer, joins the two connections. `release` is added to the answer as X-Slipway-Release.
+ */
+export function openTunnel(client: Duplex, early: Buffer, host: string, port: number, head: string, release: string, timeoutMs: number, events: TunnelEvents): void {
+  const upstream = net.connect({ host, port, noDelay: true });
+  let state: 'waiting' | 'open' | 'done' = 'waiting';
+  let pending: Buffer | undefined;
+
+  const ignore = () => {};
+  const clientLeft = () => {
+    if (state !== 'waiting') return;
+    state = 'done';
+    upstream.destroy();
+    events.onClose(false);
+  };
+  const letGoOfClient = () => {
+    client.off('close', clientLeft);
+    client.off('error', ignore);
+  };
+  const fail = (err: NodeJS.ErrnoException) => {
+    if (state !== 'waiting') return;
+    state = 'done';
+    letGoOfClient();
+    upstream.destroy();
+    events.onFail(err);
+  };
+
+  const open = (text: string, rest: Buffer, status: number) => {
+    state = 'open';
+    letGoOfClient();
+    upstream.off('data', onData);
+    upstream.setTimeout(0);
+    // The head as the backend sent it: its Connection, Upgrade and Sec-WebSocket-* fields are
+    // the handshake the client checks.
+    client.write(`${text}\r\nx-slipway-release: ${release}\r\n\r\n`, 'latin1');
+    if (rest.length) client.write(rest);
+    let closed = 0;
+    const oneClosed = (other: Duplex) => () => {
+      // The other side may still be flushing what it was sent: end it, and cut it if it lingers.
+      other.end();
+      setTimeout(() => other.destroy(), LINGER_MS).unref();
+      if (++closed === 2) {
+        state = 'done';
+        events.onClose(true);
+      }
+    };
+    client.on('error', () => client.destroy());
+    upstream.on('error', () => upstream.destroy());
+    client.on('close', oneClosed(upstream));
+    upstream.on('close', oneClosed(client));
+    upstream.pipe(client);
+    client.pipe(upstream);
+    events.onAnswer(status);
+  };
+
+  const onData = (chunk: Buffer) => {
+    let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+    pending = undefined;
+    for (;;) {
+      const end = buf.indexOf(CRLFCRLF);
+      if (end === -1) {
+        if (buf.length > MAX_HEAD) return fail(new MalformedResponse(`response head larger than ${MAX_HEAD} bytes`));
+        pending = buf;
+        return;
+      }
+      const text = buf.toString('latin1', 0, end);
+      let status: number;
+      try {
+        status = parseResponseHead(text, 'GET').status;
+      } catch (err) {
+        return fail(err as MalformedResponse);
+      }
+      buf = buf.subarray(end + 4);
+      if (status >= 200 || status === 101) return open(text, buf, status);
+      // An interim answer (100, 103) before the real one: skipped.
+    }
+  };
+
+  client.on('close', clientLeft);
+  client.on('error', ignore);
+  upstream.on('data', onData);
+  upstream.setTimeout(timeoutMs, () => fail(failure('ETIMEDOUT', `no answer within ${timeoutMs} ms`)));
+  upstream.on('error', (err: NodeJS.ErrnoException) => fail(err));
+  upstream.on('end', () => fail(failure('ECONNRESET', 'the backend closed the connection before answering')));
+  upstream.write(head, 'latin1');
+  if (early.length) upstream.write(early);
+}
