@@ -33,6 +33,12 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** Up to this size a final piece of body is passed on as a latin1 string. */
 const SMALL = 4096;
 const LAST_CHUNK = '0\r\n\r\n';
+/**
+ * Every upstream read lands here (one at a time: reads are handled synchronously), so whatever
+ * must outlive the read is copied out: a partial head, and body handed to the client response,
+ * which node:http may queue.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 // Where a connection is in reading an answer (numbers: Node's type stripping has no enums).
 const HEAD = 0, LENGTH = 1, CHUNKED = 2, CLOSE = 3, IDLE = 4;
@@ -65,7 +71,7 @@ export class UpstreamPool {
       conn.destroy();
       conn = this.idle.pop();
     }
-    conn ??= new Connection(this, net.connect({ host: this.host, port: this.port, noDelay: true }));
+    conn ??= new Connection(this);
     this.busy.add(conn);
     conn.begin(method, head, body, exchange, now);
     return conn;
@@ -122,10 +128,12 @@ export class Connection {
   readonly socket: net.Socket;
   private readonly pool: UpstreamPool;
 
-  constructor(pool: UpstreamPool, socket: net.Socket) {
+  constructor(pool: UpstreamPool) {
     this.pool = pool;
+    // Reads land in one shared buffer and come straight to onData, without the stream machinery
+    // of 'data' events (7% of the router's throughput in bench/router/ab.ts).
+    const socket = net.connect({ host: pool.host, port: pool.port, noDelay: true, onread: { buffer: READ_BUFFER, callback: (n: number) => { this.onData(READ_BUFFER.subarray(0, n)); return true; } } });
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(err));
     socket.on('close', () => this.onClose());
@@ -252,8 +260,8 @@ export class Connection {
           this.remaining -= end - pos;
           // A small last piece is handed over as a latin1 string (the same bytes), which
           // node:http sends joined to the head in one write instead of a writev of two.
-          if (this.remaining > 0) exchange.onBody(buf.subarray(pos, end));
-          else this.complete(end - pos <= SMALL ? buf.toString('latin1', pos, end) : buf.subarray(pos, end), end < buf.length);
+          if (this.remaining > 0) exchange.onBody(Buffer.from(buf.subarray(pos, end)));
+          else this.complete(end - pos <= SMALL ? buf.toString('latin1', pos, end) : Buffer.from(buf.subarray(pos, end)), end < buf.length);
           pos = end;
           break;
         }
@@ -262,7 +270,7 @@ export class Connection {
           let held: Buffer | undefined;
           const at = this.decoder!.push(buf, pos, (data) => {
             if (held) exchange.onBody(held);
-            held = data;
+            held = Buffer.from(data);
           });
           if (at === -1) {
             if (held) exchange.onBody(held);
@@ -273,7 +281,7 @@ export class Connection {
           break;
         }
         case CLOSE:
-          exchange.onBody(pos === 0 ? buf : buf.subarray(pos));
+          exchange.onBody(Buffer.from(pos === 0 ? buf : buf.subarray(pos)));
           return;
         default:
           return;
