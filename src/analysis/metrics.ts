@@ -8,7 +8,8 @@
 //   margin = max(tolerance × |baseline level|, minEffect).
 // Harm is "higher" for all three metrics: High fails the metric, Low (an improvement) does not.
 
-import { binaryRankSum, hodgesLehmannSorted, mannWhitneySorted } from './mannwhitney.ts';
+import { blockTest, type BlockTest } from './blocks.ts';
+import { binaryRankSum, hodgesLehmannSorted, mannWhitneySorted, type RankSumTest } from './mannwhitney.ts';
 import { normalQuantile } from './normal.ts';
 import { newcombeDifference } from './proportions.ts';
 import { median, pooledQuantile, quantileSorted, quantileStandardError, upperBound, within } from './quantile.ts';
@@ -28,6 +29,7 @@ export interface Samples {
   count: number;            // observations (requests)
   errors: number;
   latency: Float64Array;    // ascending latencies (ms) of successful requests; NaN/±Inf/negative dropped
+  ordered: Float64Array;    // the same latencies in the order observed (blocks.ts: runs of slow requests)
 }
 
 export function prepare(observations: readonly Observation[]): Samples {
@@ -37,7 +39,8 @@ export function prepare(observations: readonly Observation[]): Samples {
     if (o.error) errors++;
     else if (Number.isFinite(o.latencyMs) && o.latencyMs >= 0) lat[k++] = o.latencyMs;
   }
-  return { count: observations.length, errors, latency: lat.subarray(0, k).sort() };
+  const ordered = lat.subarray(0, k);
+  return { count: observations.length, errors, latency: ordered.slice().sort(), ordered };
 }
 
 export interface MetricContext {
@@ -47,6 +50,11 @@ export interface MetricContext {
   minLatencySamples: number;
   weight: number;
   guard?: number;
+  /**
+   * Treat requests as independent: the latency metrics run their per-request test alone, as before the
+   * block test (blocks.ts). Not configurable; the benchmark uses it to show what the block test changes.
+   */
+  independent?: boolean;
 }
 
 export function evaluateMetric(name: MetricName, canary: Samples, baseline: Samples, ctx: MetricContext): MetricVerdict {
@@ -140,22 +148,32 @@ function latencyP50(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
   if (!cleaned) { cc = c.latency; bb = b.latency; } // the "outliers" are the canary's latency: keep them
   const removed = c.latency.length - cc.length + b.latency.length - bb.length;
   const t = mannWhitneySorted(cc, bb);
-  const hl = hodgesLehmannSorted(cc, bb, 1 - ctx.alpha, t);
+  let bt: BlockTest | null = null;
+  if (!ctx.independent) {
+    // scores: pooled mid-ranks in observed order; their mean difference is the rank-sum statistic
+    const n = cc.length, m = bb.length;
+    const [lo, hi] = cleaned ? [low, high] : [-Infinity, Infinity];
+    bt = blockTest(midRanks(c.ordered, lo, hi, cc, bb), midRanks(b.ordered, lo, hi, bb, cc), ((n + m) * t.sd / (n * m)) ** 2);
+  }
+  const p = combine(t, bt);
+  const hl = hodgesLehmannSorted(cc, bb, 1 - ctx.alpha, widened(t, bt));
   const margin = Math.max(ctx.tolerance * Math.abs(mb), ctx.minEffect);
-  const cls = classify(t.pGreater, t.pLess, ctx.alpha, hl.estimate, margin, fmtMsDelta);
+  const cls = classify(p.pGreater, p.pLess, ctx.alpha, hl.estimate, margin, fmtMsDelta);
   const reason = [
     `canary median ${fmtMs(mc)} vs baseline ${fmtMs(mb)}, shift ${fmtMsDelta(hl.estimate)} (Hodges–Lehmann) ` +
-      `[${fmtLevel(1 - ctx.alpha)} CI ${fmtMsDelta(hl.lower)}..${fmtMsDelta(hl.upper)}], p=${fmtP(t.pValue)} ` +
+      `[${fmtLevel(1 - ctx.alpha)} CI ${fmtMsDelta(hl.lower)}..${fmtMsDelta(hl.upper)}], p=${fmtP(p.pValue)} ` +
       `(${cc.length} vs ${bb.length} latencies, ` +
       (cleaned ? `${removed} beyond 3×IQR removed)` : `no cleaning: 3×IQR would remove ${fmtPct(share)} of a group)`),
+    bt ? blockNote(t, bt) : '',
     `${cls.result}: ${cls.why}`,
-  ].join('; ');
+  ].filter(Boolean).join('; ');
   return {
-    metric, result: cls.result, canary: mc, baseline: mb, pValue: t.pValue, effect: hl.estimate, lower: hl.lower, upper: hl.upper,
+    metric, result: cls.result, canary: mc, baseline: mb, pValue: p.pValue, effect: hl.estimate, lower: hl.lower, upper: hl.upper,
     guardExceeded: false, reason, failed: cls.result === 'High',
-    headline: `${metric}: canary ${fmtMs(mc)} vs baseline ${fmtMs(mb)}, ${fmtMsDelta(hl.estimate)} (${fmtRel(hl.estimate, mb)}), p=${fmtP(t.pValue)}`,
+    headline: `${metric}: canary ${fmtMs(mc)} vs baseline ${fmtMs(mb)}, ${fmtMsDelta(hl.estimate)} (${fmtRel(hl.estimate, mb)}), p=${fmtP(p.pValue)}`,
     margin, alpha: ctx.alpha, weight: ctx.weight, canarySamples: cc.length, baselineSamples: bb.length,
-    test: `Mann–Whitney (${t.method}${t.ties ? ', tie-corrected' : ''}) on latencies of successful requests, pooled 3×IQR cleaning`,
+    test: `Mann–Whitney (${t.method}${t.ties ? ', tie-corrected' : ''}) on latencies of successful requests, pooled 3×IQR cleaning` +
+      (bt ? `; ${blockTestName(bt, 'mean ranks')}` : ''),
   };
 }
 
@@ -194,18 +212,26 @@ function latencyP99(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
   const kc = c.latency.length - upperBound(c.latency, threshold);
   const kb = b.latency.length - upperBound(b.latency, threshold);
   const t = binaryRankSum(kc, c.latency.length, kb, b.latency.length);
+  let bt: BlockTest | null = null;
+  if (!ctx.independent) {
+    const n = c.latency.length, m = b.latency.length, N = n + m, q = (kc + kb) / N;
+    bt = blockTest(above(c.ordered, threshold), above(b.ordered, threshold), (q * (1 - q) * (1 / n + 1 / m) * N) / (N - 1));
+  }
+  const p = combine(t, bt);
   const effect = qc - qb;
-  const se = Math.hypot(quantileStandardError(c.latency, 0.99), quantileStandardError(b.latency, 0.99));
+  // order-statistic errors assume independent requests; clustering inflates them like the test's variance
+  const se = Math.hypot(quantileStandardError(c.latency, 0.99), quantileStandardError(b.latency, 0.99)) * Math.sqrt(inflation(bt));
   const half = normalQuantile(1 - ctx.alpha / 2) * se;
   const margin = Math.max(ctx.tolerance * Math.abs(qb), ctx.minEffect);
-  const cls = classify(t.pGreater, t.pLess, ctx.alpha, effect, margin, fmtMsDelta);
+  const cls = classify(p.pGreater, p.pLess, ctx.alpha, effect, margin, fmtMsDelta);
   const guardExceeded = ctx.guard !== undefined && qc > ctx.guard;
   const result = guardExceeded ? 'High' : cls.result;
   const reason = [
     `canary p99 ${fmtMs(qc)} vs baseline ${fmtMs(qb)}, ${fmtMsDelta(effect)} (${fmtRel(effect, qb)}) ` +
       `[${fmtLevel(1 - ctx.alpha)} CI ${fmtMsDelta(effect - half)}..${fmtMsDelta(effect + half)}]; ` +
       `slower than the pooled p99 ${fmtMs(threshold)}: canary ${kc}/${c.latency.length} (${fmtPct(kc / c.latency.length)}), ` +
-      `baseline ${kb}/${b.latency.length} (${fmtPct(kb / b.latency.length)}), p=${fmtP(t.pValue)} (exact)`,
+      `baseline ${kb}/${b.latency.length} (${fmtPct(kb / b.latency.length)}), p=${fmtP(p.pValue)}`,
+    bt ? blockNote(t, bt) : '',
     guardExceeded ? `over the absolute guard max_latency_p99 ${fmtMs(ctx.guard!)}` : '',
     `${cls.result}: ${cls.why}`,
     Math.min(c.latency.length, b.latency.length) < FEW_FOR_P99
@@ -213,14 +239,78 @@ function latencyP99(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
       : '',
   ].filter(Boolean).join('; ');
   return {
-    metric, result, canary: qc, baseline: qb, pValue: t.pValue, effect, lower: effect - half, upper: effect + half, guardExceeded, reason,
+    metric, result, canary: qc, baseline: qb, pValue: p.pValue, effect, lower: effect - half, upper: effect + half, guardExceeded, reason,
     failed: result === 'High',
     headline: `${metric}: canary ${fmtMs(qc)} vs baseline ${fmtMs(qb)}, ${fmtMsDelta(effect)} (${fmtRel(effect, qb)}), ` +
-      `${fmtPct(kc / c.latency.length)} vs ${fmtPct(kb / b.latency.length)} slower than ${fmtMs(threshold)}, p=${fmtP(t.pValue)}` +
+      `${fmtPct(kc / c.latency.length)} vs ${fmtPct(kb / b.latency.length)} slower than ${fmtMs(threshold)}, p=${fmtP(p.pValue)}` +
       (guardExceeded ? `, over guard ${fmtMs(ctx.guard!)}` : ''),
     margin, alpha: ctx.alpha, weight: ctx.weight, canarySamples: c.latency.length, baselineSamples: b.latency.length,
-    test: 'exact Mann–Whitney on 0/1 "slower than the pooled p99" (= Fisher exact test)',
+    test: 'exact Mann–Whitney on 0/1 "slower than the pooled p99" (= Fisher exact test)' + (bt ? `; ${blockTestName(bt, '0/1 shares')}` : ''),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serial correlation (blocks.ts has the reasoning): each latency metric also runs the block test on
+// its per-request scores, and on each side the larger of the two p-values decides.
+
+const blockTestName = (bt: BlockTest, what: string) =>
+  `Welch t on ${bt.canaryBlocks} + ${bt.baselineBlocks} consecutive blocks' ${what} (serial correlation); p = the larger of the two`;
+
+function combine(t: RankSumTest, bt: BlockTest | null): { pGreater: number; pLess: number; pValue: number } {
+  const pGreater = bt ? Math.max(t.pGreater, bt.pGreater) : t.pGreater;
+  const pLess = bt ? Math.max(t.pLess, bt.pLess) : t.pLess;
+  return { pGreater, pLess, pValue: Math.min(1, 2 * Math.min(pGreater, pLess)) };
+}
+
+/** The factor by which clustering inflates the variance of per-request estimates: the design effect, never below 1. */
+function inflation(bt: BlockTest | null): number {
+  return bt && bt.designEffect > 1 ? bt.designEffect : 1;
+}
+
+/** The rank-sum test with its variance inflated by the design effect — for the Moses interval only. */
+function widened(t: RankSumTest, bt: BlockTest | null): RankSumTest {
+  const f = inflation(bt);
+  return f > 1 ? { ...t, method: 'normal', sd: t.sd * Math.sqrt(f) } : t;
+}
+
+function blockNote(t: RankSumTest, bt: BlockTest): string {
+  const decides = Math.min(bt.pGreater, bt.pLess) > Math.min(t.pGreater, t.pLess) ? 'blocks decide' : 'per-request test decides';
+  return `per request p=${fmtP(t.pValue)}${t.method === 'exact' ? ' (exact)' : ''}, in ${bt.canaryBlocks} + ${bt.baselineBlocks} blocks ` +
+    `p=${fmtP(bt.pValue)}${Number.isFinite(bt.df) ? ` (t, ${bt.df.toFixed(0)} df)` : ''}, design effect ` +
+    `${Number.isFinite(bt.designEffect) ? bt.designEffect.toFixed(2) : 'n/a'}: ${decides}`;
+}
+
+/**
+ * Pooled mid-ranks (1-based, among `own` ∪ `other`, both ascending) of the values of `ordered` inside
+ * [low, high] — the latency_p50 cleaning, as `within` applies it to the sorted samples — in observed order.
+ * `own` holds exactly those values.
+ */
+function midRanks(ordered: Float64Array, low: number, high: number, own: Float64Array, other: Float64Array): Float64Array {
+  // one merge pass gives the mid-rank of every position of `own`; each value then needs one search
+  const rankOfOwn = new Float64Array(own.length);
+  for (let i = 0, j = 0; i < own.length;) {
+    const v = own[i];
+    while (j < other.length && other[j] < v) j++;
+    let ca = 1, cb = 0;
+    while (i + ca < own.length && own[i + ca] === v) ca++;
+    while (j + cb < other.length && other[j + cb] === v) cb++;
+    const r = i + j + (ca + cb + 1) / 2;
+    for (const end = i + ca; i < end; i++) rankOfOwn[i] = r;
+  }
+  const out = new Float64Array(own.length);
+  for (let k = 0, w = 0; k < ordered.length; k++) {
+    const x = ordered[k];
+    if (!(x >= low && x <= high)) continue;
+    let lo = 0, hi = own.length;
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (own[mid] < x) lo = mid + 1; else hi = mid; }
+    out[w++] = rankOfOwn[lo];
+  }
+  return out;
+}
+
+/** 1 where the latency is above `threshold`, else 0, in observed order. */
+function above(ordered: Float64Array, threshold: number): Float64Array {
+  return ordered.map((x) => (x > threshold ? 1 : 0));
 }
 
 function tooFewLatencies(c: Samples, b: Samples, ctx: MetricContext): string | null {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { requestHead } from './request-head.ts';
-import { UpstreamPool, type Connection, type Exchange, type RequestBody } from './upstream/pool.ts';
+import { UpstreamPool, type Connection, type Exchange, type RequestBody, type Stage } from './upstream/pool.ts';
 import type { ResponseHead } from './upstream/head.ts';
 import { openTunnel } from './upstream/tunnel.ts';
 import { available, chooseGroup, pickBackend, type Backend, type Candidate, type Choice, type Group, type Observation, type RouteSpec } from './traffic.ts';
@@ -123,7 +123,7 @@ export class Router {
   }
 
   listen(port: number, host: string): Promise<number> {
-    const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+    const server = http.createServer({ keepAliveTimeout: 65_000, shouldUpgradeCallback: isWebSocket }, (req, res) => this.handle(req, res));
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, early: Buffer) => this.upgrade(req, socket, early));
     this.server = server;
     this.sweeper = setInterval(() => {
@@ -202,10 +202,13 @@ export class Router {
   }
 
   /**
-   * A protocol switch (WebSocket): routed like any request, then tunnelled. It counts as in
-   * flight on its instance until it closes, so draining waits for it up to the drain timeout.
+   * A WebSocket handshake: routed like any request, then tunnelled. It counts as in flight on
+   * its instance until it closes, so draining waits for it up to the drain timeout.
    */
   private upgrade(req: http.IncomingMessage, socket: Duplex, early: Buffer): void {
+    // node:http has handed the connection over with no error listener left: a client reset must
+    // not become an uncaught error (the router runs inside the server).
+    socket.on('error', () => socket.destroy());
     const head = requestHead(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, req.socket.remoteAddress ?? '', true);
     const target = this.resolve(head.host, req);
     if (typeof target === 'string') return rawReply(socket, target === NO_ROUTE ? 404 : 503, reason(target, head.host));
@@ -219,16 +222,18 @@ export class Router {
       b.inFlight++;
       openTunnel(socket, early, b.host, b.port, head.text, b.release, this.upstreamTimeoutMs, {
         onAnswer: (status) => this.measure(route, choice.group, b, status, performance.now() - started),
-        onFail: (err) => {
+        onFail: (err, connected) => {
           b.inFlight--;
-          if (err.code === 'ETIMEDOUT' || err.code === 'EUPSTREAMPROTO') {
-            this.measure(route, choice.group, b, err.code === 'ETIMEDOUT' ? 504 : 502, performance.now() - started);
-            return rawReply(socket, err.code === 'ETIMEDOUT' ? 504 : 502, `${name}: the instance did not complete the protocol switch (${err.message})\n`);
+          // As for requests: only a connection that cannot be made puts the instance out, and
+          // only then is the handshake tried elsewhere (it never reached this instance).
+          if (!connected) {
+            this.backendFailed(b, err);
+            if (triesLeft > 0) return attempt(b, triesLeft - 1);
           }
-          this.backendFailed(b, err);
-          if (triesLeft > 0) return attempt(b, triesLeft - 1);
-          this.measure(route, choice.group, b, 502, performance.now() - started);
-          rawReply(socket, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
+          const status = err.code === 'ETIMEDOUT' ? 504 : 502;
+          this.measure(route, choice.group, b, status, performance.now() - started);
+          const what = err.code === 'EUPSTREAMPROTO' ? `sent a malformed answer (${err.message})` : `failed to answer (${err.code ?? err.message})`;
+          rawReply(socket, status, `${name}: the instance ${what}\n`);
         },
         onClose: (answered) => {
           b.inFlight--;
@@ -252,7 +257,7 @@ export class Router {
     backend.inFlight++;
     p.backend = backend;
     p.settled = false;
-    p.conn = backend.pool.send(p.req.method ?? 'GET', p.head, p.body, p, p.started);
+    p.conn = backend.pool.send(p.req.method ?? 'GET', p.head, p.body, p, performance.now());
     if (p.body !== 'none') p.sendBody();
   }
 
@@ -277,6 +282,14 @@ export class Router {
 
 function newClientId(): string {
   return randomBytes(9).toString('base64url');
+}
+
+/**
+ * Only WebSocket handshakes are tunnelled. Anything else that asks to switch (curl --http2 sends
+ * `Upgrade: h2c`) is served as the plain request it also is, without the Upgrade field.
+ */
+function isWebSocket(req: http.IncomingMessage): boolean {
+  return req.headers.upgrade?.toLowerCase() === 'websocket';
 }
 
 const NO_ROUTE = 'no route';
@@ -304,7 +317,9 @@ function rawReply(socket: Duplex, status: number, text: string): void {
 
 function reply(res: http.ServerResponse, status: number, text: string): void {
   if (res.headersSent) return void res.destroy();
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  // With part of an upload unread, the connection cannot carry another request: close it.
+  const close = !res.req.complete ? { connection: 'close' } : {};
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), ...close });
   res.end(text);
 }
 
@@ -318,6 +333,7 @@ class Proxied implements Exchange {
   conn: Connection | undefined;
   /** This attempt is accounted for (measured, or handed to a retry). */
   settled = false;
+  private waitingForDrain = false;
   private status = 0;
 
   readonly req: http.IncomingMessage;
@@ -350,29 +366,38 @@ class Proxied implements Exchange {
     const fields = head.fields;
     fields.push('x-slipway-release', this.backend.release);
     if (this.cookie) fields.push('set-cookie', this.cookie);
+    // An answer before the whole upload (413, 401, …): node:http stops reading the rest, so the
+    // client's connection is closed after the answer rather than left hanging mid-upload.
+    if (this.uploading()) fields.push('connection', 'close');
     this.res.writeHead(head.status, head.reason, fields);
   }
 
   onBody(data: Buffer): void {
     // The same backpressure as a pipe: the backend waits while the client is slow to read.
-    if (!this.res.write(data)) {
+    if (!this.res.write(data) && !this.waitingForDrain) {
       const conn = this.conn!;
+      this.waitingForDrain = true;
       conn.pause();
-      this.res.once('drain', () => conn.resume());
+      this.res.once('drain', () => {
+        this.waitingForDrain = false;
+        conn.resume();
+      });
     }
   }
 
   onEnd(last: Buffer | string | undefined): void {
+    this.stopSending();
     if (last) this.res.end(last, 'latin1');
     else this.res.end();
     this.done(this.status);
   }
 
-  onError(err: NodeJS.ErrnoException, answered: boolean, reused: boolean): void {
+  onError(err: NodeJS.ErrnoException, stage: Stage): void {
     // Already accounted for: the client left and we dropped this exchange ourselves.
     if (this.settled) return;
     const { res, name } = this;
-    if (answered || res.headersSent) {
+    this.stopSending();
+    if (stage === 'answered' || res.headersSent) {
       this.done(502);
       return void res.destroy();
     }
@@ -384,15 +409,16 @@ class Proxied implements Exchange {
       this.done(502);
       return reply(res, 502, `${name}: the instance sent a malformed response (${err.message})\n`);
     }
-    // A reset on a connection that had served before only means the instance closed an idle
-    // connection as we reused it; anything else before an answer puts the backend out.
-    const stale = reused && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
-    if (!stale) this.router.backendFailed(this.backend, err);
+    // Only a connection that cannot be made says the instance is gone; a reset after connecting
+    // can be the app's own doing (it may close connections it does not like) and must not let one
+    // client take every instance out. A crashed instance refuses the next connection anyway.
+    if (stage === 'connect') this.router.backendFailed(this.backend, err);
     if (this.retriesLeft > 0) {
       this.retriesLeft--;
       this.settled = true;
       this.backend.inFlight--;
-      return this.router.forward(this, stale ? undefined : this.backend);
+      // A stale keep-alive connection says nothing about its instance: any instance will do.
+      return this.router.forward(this, stage === 'reused' ? undefined : this.backend);
     }
     this.done(502);
     reply(res, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
@@ -408,6 +434,20 @@ class Proxied implements Exchange {
       }
     });
     this.req.on('end', () => conn.end());
+  }
+
+  /**
+   * The exchange is over while the client may still be uploading (an early answer, a failure):
+   * the rest of its body is read and dropped, as node:http does for any unread body.
+   */
+  private stopSending(): void {
+    if (!this.uploading()) return;
+    this.req.removeAllListeners('data');
+    this.req.resume();
+  }
+
+  private uploading(): boolean {
+    return this.body !== 'none' && !this.req.complete;
   }
 
   clientClosed(): void {

@@ -214,3 +214,81 @@ test('router wire: a client expecting 100-continue gets it from the router and i
   });
   assert.equal(answer, 'no expect: hello');
 });
+
+test('router wire: an instance that drops a connection it accepted is retried for a GET, and stays in', async (t) => {
+  // Drops every request for /drop, on any connection: the app's doing, not a dead instance.
+  const dropping = await rawBackend(t, (socket, data) => {
+    if (data.startsWith('GET /drop ') || data.startsWith('POST /drop ')) socket.destroy();
+    else socket.write('HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\ndropper');
+  });
+  const other = await listen(t, http.createServer((req, res) => { req.resume(); res.end('other'); }));
+  const errors: string[] = [];
+  const r = new Router({ onBackendError: (id) => errors.push(id) });
+  const rp = await r.listen(0, '127.0.0.1');
+  t.after(() => r.close());
+  r.setRoute('shop', 'prod', [{ id: 'd', host: '127.0.0.1', port: dropping, release: 'v1' }, { id: 'o', host: '127.0.0.1', port: other, release: 'v1' }]);
+  for (let i = 0; i < 4; i++) assert.equal((await send(rp, { path: '/drop' })).body.toString(), 'other');
+  const post = await send(rp, { method: 'POST', path: '/drop', body: Buffer.from('x'), headers: { 'content-length': '1' } });
+  assert.ok(post.status === 502 || post.body.toString() === 'other', 'a POST is sent once: a 502 if it met the dropper');
+  assert.deepEqual(errors, [], 'no instance is put out by what one request does');
+  const bodies = new Set<string>();
+  for (let i = 0; i < 4; i++) bodies.add((await send(rp)).body.toString());
+  assert.deepEqual([...bodies].sort(), ['dropper', 'other'], 'both instances still serve');
+});
+
+test('router wire: an answer before the upload is complete closes the client connection after it', async (t) => {
+  const port = await rawBackend(t, (socket, _data, n) => {
+    if (n === 1) socket.end('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 8\r\nconnection: close\r\n\r\ntoo big!');
+  });
+  const { r, port: rp } = await routed(t, port);
+  const outcome = await new Promise<{ status: number; body: string; closed: boolean }>((resolve) => {
+    let answer = { status: 0, body: '' };
+    const req = http.request({ port: rp, host: '127.0.0.1', method: 'POST', path: '/', headers: { host: HOST, 'content-length': String(64 << 20) } }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => { answer = { status: res.statusCode!, body }; });
+    });
+    req.on('error', () => {});
+    req.on('close', () => resolve({ ...answer, closed: true }));
+    const piece = Buffer.alloc(1 << 20);
+    let sent = 0;
+    const pump = () => { while (sent < 64) { sent++; if (!req.write(piece)) return void req.once('drain', pump); } req.end(); };
+    pump();
+  });
+  assert.deepEqual(outcome, { status: 413, body: 'too big!', closed: true });
+  assert.equal(r.inFlight('b'), 0);
+});
+
+test('router wire: a connection whose last read was paused for a slow client is not pooled paused', async (t) => {
+  const chunks = (n: number) => `${(1000).toString(16)}\r\n${'x'.repeat(1000)}\r\n`.repeat(n);
+  const port = await rawBackend(t, (socket, data) => {
+    if (data.startsWith('GET /slow ')) setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nslow'), 300);
+    else if (data.startsWith('GET /big ')) {
+      socket.write(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${chunks(40)}`);
+      setTimeout(() => socket.write(`${chunks(40)}0\r\n\r\n`), 20);
+    } else socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+  });
+  const { port: rp } = await routed(t, port, { upstreamTimeoutMs: 3_000 });
+  // A pipelining client: /big's answer waits behind /slow's, so writing it to the client fills
+  // node:http's buffer and pauses the backend connection, which then finishes in the same read.
+  const pipelining = net.connect(rp, '127.0.0.1');
+  t.after(() => pipelining.destroy());
+  pipelining.on('data', () => {});
+  pipelining.write(`GET /slow HTTP/1.1\r\nhost: ${HOST}\r\n\r\nGET /big HTTP/1.1\r\nhost: ${HOST}\r\n\r\n`);
+  await new Promise((res) => setTimeout(res, 100));
+  const started = performance.now();
+  const other = await send(rp);
+  assert.deepEqual([other.status, other.body.toString()], [200, 'ok']);
+  assert.ok(performance.now() - started < 2_000, 'answered on a live connection, not after the upstream timeout');
+});
+
+test('router wire: a retry gets the whole upstream timeout, not what the first attempt left', async (t) => {
+  const slowThenClose = await rawBackend(t, (socket) => { setTimeout(() => socket.destroy(), 500); });
+  const slowAnswer = await rawBackend(t, (socket) => { setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), 500); });
+  const r = new Router({ upstreamTimeoutMs: 800 });
+  const rp = await r.listen(0, '127.0.0.1');
+  t.after(() => r.close());
+  r.setRoute('shop', 'prod', [{ id: 'a', host: '127.0.0.1', port: slowThenClose, release: 'v1' }, { id: 'b', host: '127.0.0.1', port: slowAnswer, release: 'v1' }]);
+  const res = await send(rp);
+  assert.deepEqual([res.status, res.body.toString()], [200, 'ok']);
+});

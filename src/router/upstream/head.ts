@@ -28,9 +28,13 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // What node:http refuses in a header value (and so must never be handed to it).
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const DIGITS = /^\d{1,15}$/;
-/** Fields a proxy must not pass on (RFC 9110 §7.6.1), and the one the router sets itself. */
+/** Fields a proxy must not pass on (RFC 9110 §7.6.1). */
 export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
-const DROPPED = new Set([...HOP_BY_HOP, 'x-slipway-release']);
+/**
+ * Also dropped from answers: Transfer-Encoding, because node:http frames the body for its client
+ * itself (chunked, or to the close for HTTP/1.0), and the release field, which the router sets.
+ */
+const DROPPED = new Set([...HOP_BY_HOP, 'transfer-encoding', 'x-slipway-release']);
 /** Only names of these lengths can be a framing or a dropped field: the others skip toLowerCase. */
 const INTERESTING = new Set(['content-length', 'transfer-encoding', ...DROPPED].map((n) => n.length));
 const SP = 32;
@@ -50,8 +54,8 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
   const http10 = text.charCodeAt(7) === 48; // HTTP/1.0
   const fields: string[] = [];
   let length: string | undefined;
+  let lengthAt = -1;
   let chunked = false;
-  let encoded = false;
   let close = http10;
   for (let at = eol + 2; at < text.length;) {
     let end = text.indexOf('\r\n', at);
@@ -71,12 +75,15 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
     switch (lower) {
       case 'content-length':
         if (!DIGITS.test(value) || (length !== undefined && length !== value)) throw new MalformedResponse(`bad content-length ${JSON.stringify(value)}`);
+        if (length === undefined) lengthAt = fields.length;
+        else continue; // the same length twice is allowed, and passed on once
         length = value;
         break;
       case 'transfer-encoding':
-        encoded = true;
-        // Only a final `chunked` delimits the body; any other coding runs to the close.
-        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+        // Only plain `chunked`: another coding (gzip, …) would reach the client undeclared once
+        // the body is re-framed, so such an answer is refused rather than passed on wrong.
+        if (chunked || value.toLowerCase() !== 'chunked') throw new MalformedResponse(`unsupported transfer-encoding ${JSON.stringify(value)}`);
+        chunked = true;
         break;
       case 'connection':
         if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) close = true;
@@ -85,7 +92,9 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
     }
     if (lower === '' || !DROPPED.has(lower)) fields.push(name, value);
   }
-  const framing = framingOf(code, method, encoded, chunked, length);
+  // A length beside chunked is wrong and ignored (RFC 9112 §6.3): it must not reach the client.
+  if (chunked && lengthAt !== -1) fields.splice(lengthAt, 2);
+  const framing = framingOf(code, method, chunked, length);
   return { status: code, reason, fields, framing, length: framing === 'length' ? Number(length) : 0, close };
 }
 
@@ -101,10 +110,10 @@ function statusOf(text: string, eol: number): number {
   return d1 * 100 + d2 * 10 + d3;
 }
 
-function framingOf(status: number, method: string, encoded: boolean, chunked: boolean, length: string | undefined): Framing {
+function framingOf(status: number, method: string, chunked: boolean, length: string | undefined): Framing {
   if (method === 'HEAD' || status < 200 || status === 204 || status === 304) return 'none';
-  // A transfer coding overrides any length (RFC 9112 §6.3).
-  if (encoded) return chunked ? 'chunked' : 'close';
+  // Chunked overrides any length (RFC 9112 §6.3).
+  if (chunked) return 'chunked';
   if (length !== undefined) return Number(length) === 0 ? 'none' : 'length';
   return 'close';
 }

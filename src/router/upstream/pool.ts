@@ -15,14 +15,21 @@ export interface Exchange {
   onBody(data: Buffer): void;
   /** The answer is complete; `last` is its final piece of body (a string is latin1), if it arrived with the end. */
   onEnd(last: Buffer | string | undefined): void;
-  /**
-   * No complete answer: `answered` says whether onHead was called; `reused` that the connection
-   * had served before (a reset there only means the backend closed an idle connection).
-   */
-  onError(err: NodeJS.ErrnoException, answered: boolean, reused: boolean): void;
+  /** No complete answer; `stage` says how far the exchange got. */
+  onError(err: NodeJS.ErrnoException, stage: Stage): void;
 }
 
 export type RequestBody = 'none' | 'length' | 'chunked';
+
+/**
+ * Where an exchange failed:
+ * - `connect`: no connection to the backend could be made (the only stage that says the instance is gone);
+ * - `reused`: a connection that had served before failed before any answer (the backend closed an
+ *   idle connection as it was reused: safe to retry anywhere);
+ * - `sent`: a fresh connection failed before any answer (the request may have been acted on);
+ * - `answered`: the head was passed on, the body was not complete.
+ */
+export type Stage = 'connect' | 'reused' | 'sent' | 'answered';
 
 /** Idle connections are closed after this, before the backend's own keep-alive timeout would (Node's is 5 s). */
 const IDLE_MS = 4_000;
@@ -115,6 +122,8 @@ export class Connection {
   private method = 'GET';
   private reused = false;
   private answered = false;
+  private connected = false;
+  private paused = false;
   private requestDone = true;
   private chunkedRequest = false;
   private mode: number = IDLE;
@@ -134,6 +143,7 @@ export class Connection {
     // of 'data' events (7% of the router's throughput in bench/router/ab.ts).
     const socket = net.connect({ host: pool.host, port: pool.port, noDelay: true, onread: { buffer: READ_BUFFER, callback: (n: number) => { this.onData(READ_BUFFER.subarray(0, n)); return true; } } });
     this.socket = socket;
+    socket.once('connect', () => { this.connected = true; });
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(err));
     socket.on('close', () => this.onClose());
@@ -171,10 +181,13 @@ export class Connection {
   }
 
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
     this.socket.resume();
   }
 
@@ -206,7 +219,7 @@ export class Connection {
     const exchange = this.exchange;
     this.exchange = undefined;
     this.destroy();
-    exchange?.onError(err, this.answered, this.reused);
+    exchange?.onError(err, this.answered ? 'answered' : !this.connected ? 'connect' : this.reused ? 'reused' : 'sent');
   }
 
   private onData(chunk: Buffer): void {
@@ -300,7 +313,12 @@ export class Connection {
     // Bytes after the answer (we never pipeline), a request body still being sent, or the
     // backend saying so: this connection's framing is done for.
     if (this.closeAfter || trailingBytes || !this.requestDone) this.destroy();
-    else this.pool.release(this);
+    else {
+      // A slow client may have paused the read that finished the answer: the next exchange on
+      // this connection must not inherit that.
+      this.resume();
+      this.pool.release(this);
+    }
     exchange.onEnd(last);
   }
 
