@@ -2,12 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { DEFAULT_ANALYSIS, judge } from '../../src/analysis/judge.ts';
+import { DEFAULT_MIN_EFFECT, METRIC_NAMES, evaluateMetric, prepare } from '../../src/analysis/metrics.ts';
 import { normalCdf, normalQuantile } from '../../src/analysis/normal.ts';
 import type { AnalysisConfig, Observation, Verdict } from '../../src/analysis/types.ts';
 
 // Canary-judge benchmark: false positives, detection power and judge time on synthetic traffic.
 // Run: node_modules/.bin/node bench/analysis/index.ts
-// Knobs (env): TRIALS=1000 SEED=1 HIGH_RPS=120 (second table, req/s per group) SWEEP=40,80,100
+// Knobs (env): TRIALS=1000 SEED=1 HIGH_RPS=120 (second table, req/s per group) SWEEP=40,80,100 STALL_RPS=1250
 //
 // Traffic model (documented in the header it prints):
 //   * The service takes R req/s; the router sends 10 % to the canary and 10 % to the baseline (a fresh
@@ -26,6 +27,18 @@ import type { AnalysisConfig, Observation, Verdict } from '../../src/analysis/ty
 //     outcome is the last look's. Seeded PRNG (xoshiro128**), so a run is reproducible.
 //   * "ceiling": the power of a single uncorrected one-sided z-test at 1 % on all the step's data, told
 //     in advance which metric and direction to test — an upper bound for any judge with a 1 % budget.
+//   * Stalls (serial correlation; src/analysis/blocks.ts): the busy-host case that failed unchanged releases
+//     in the end-to-end runs (16 clients, ~2,500 req/s, 50 % canary, 1 s intervals, one instance per
+//     group). Each group gets r = STALL_RPS req/s (default 1,250) with Poisson arrival times over 1-s
+//     intervals, 3 looks. Its process stalls (descheduled, a GC pause) a Poisson number of times per
+//     interval, 3 per second, for uniform 5–50 ms, independently of the other group's: a request
+//     arriving during a stall starts when it ends, a response due during a stall leaves when it ends.
+//     Observations are in completion order, as the router records them. The service is local and fast:
+//     the latency model above × 0.1 (p50 2.05 ms, p99 14 ms), so a stall's victims are its slowest
+//     requests. Both groups run the same release (A/A). Each trial is judged twice on the same data: by
+//     the judge, and with the latency metrics' per-request tests alone (MetricContext.independent: the
+//     judge before the block test). Two more rows, fewer trials: long pauses (1 per second, 100–300 ms,
+//     a known limit) and a real regression (every latency × 2) under the same stalls.
 
 const TRIALS = Number(process.env.TRIALS ?? 1000);
 const SEED = Number(process.env.SEED ?? 1);
@@ -111,6 +124,53 @@ function interval(r: ReturnType<typeof rng>, lambda: number, errorRate: number, 
     const base = slow ? SLOW.median * Math.exp(SLOW.sigma * r.gauss()) : FAST.median * Math.exp(FAST.sigma * r.gauss());
     out.push({ latencyMs: latency(base), error: r.uniform() < errorRate });
   }
+}
+
+// Stalls: timed arrivals at `rps` over `seconds`, the group's process stalled at Poisson times.
+interface Stalls { perSecond: number; minMs: number; maxMs: number }
+const STALLS: Stalls = { perSecond: 3, minMs: 5, maxMs: 50 };
+const LONG_PAUSES: Stalls = { perSecond: 1, minMs: 100, maxMs: 300 };
+const STALL_SCALE = 0.1; // latency model × 0.1: a fast local service
+
+function poisson(r: ReturnType<typeof rng>, lambda: number): number {
+  if (lambda > 100) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * r.gauss()));
+  let k = 0, p = Math.exp(-lambda), cdf = p;
+  const u = r.uniform();
+  while (u > cdf && p > 0) { k++; p *= lambda / k; cdf += p; }
+  return k;
+}
+
+function stalledInterval(r: ReturnType<typeof rng>, rps: number, seconds: number, stalls: Stalls, latency: (x: number) => number, out: Observation[]) {
+  const span = seconds * 1000;
+  const pauses: [number, number][] = [];
+  for (let k = poisson(r, stalls.perSecond * seconds); k > 0; k--) {
+    const start = r.uniform() * span;
+    pauses.push([start, start + stalls.minMs + (stalls.maxMs - stalls.minMs) * r.uniform()]);
+  }
+  const requests: { arrival: number; done: number; error: boolean }[] = [];
+  for (let k = poisson(r, rps * seconds); k > 0; k--) {
+    const arrival = r.uniform() * span;
+    const slow = r.uniform() < SLOW.w;
+    const service = latency(STALL_SCALE * (slow ? SLOW.median * Math.exp(SLOW.sigma * r.gauss()) : FAST.median * Math.exp(FAST.sigma * r.gauss())));
+    let start = arrival;
+    for (const [from, to] of pauses) if (start >= from && start < to) start = to;
+    let done = start + service;
+    for (const [from, to] of pauses) if (done >= from && done < to) done = to;
+    requests.push({ arrival, done, error: r.uniform() < 0.01 });
+  }
+  requests.sort((x, y) => x.done - y.done);
+  for (const q of requests) out.push({ latencyMs: q.done - q.arrival, error: q.error });
+}
+
+/** The judge with every latency metric on its per-request test alone (requests taken as independent). */
+function independentJudge(canary: Observation[], baseline: Observation[], config: AnalysisConfig): 'Failed' | 'not Failed' {
+  if (canary.length < config.minObservations || baseline.length < config.minObservations) return 'not Failed';
+  const alpha = (1 - config.confidence) / ((config.looks ?? 3) * config.metrics.length);
+  const c = prepare(canary), b = prepare(baseline);
+  const failed = METRIC_NAMES.filter((name) => config.metrics.includes(name) && evaluateMetric(name, c, b, {
+    alpha, tolerance: config.tolerance, minEffect: DEFAULT_MIN_EFFECT[name], minLatencySamples: Math.ceil(config.minObservations / 2), weight: 1, independent: true,
+  }).failed);
+  return failed.length > 0 ? 'Failed' : 'not Failed'; // equal weights: any failing metric fails the verdict (66.7 < 75)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,13 +285,57 @@ for (const rps of SWEEP) {
   console.log(`| ${rps} | ${rps / CANARY_SHARE} | ${n} | ${pct(e, SWEEP_TRIALS)} | ${pct(p, SWEEP_TRIALS)} | ${pct(oraclePower(0.01, 0.02, n), 1)} | ${pct(oraclePower(0.01, P99_SHARE, 0.99 * n), 1)} |`);
 }
 
+// Serial correlation: A/A with stalls, judged by the judge and by its per-request tests alone.
+const STALL_RPS = Number(process.env.STALL_RPS ?? 1250);
+const tStall = stallTable(STALL_RPS, SEED);
+
 console.log('\n## judge time per call (DEFAULT_ANALYSIS, p99 x1.5 canary data)');
 console.log('| data | calls | wall median | CPU median | wall min |');
 console.log('|---|---:|---:|---:|---:|');
 timing(BASE_RPS * INTERVAL_S * LOOKS, 300);
 timing(HIGH_RPS * INTERVAL_S * LOOKS, 100);
 timing(30_000, 30);
-console.log(`\nwall time: ${BASE_RPS} req/s table ${(tBase / 1000).toFixed(1)} s, ${HIGH_RPS} req/s table ${(tHigh / 1000).toFixed(1)} s, total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(`\nwall time: ${BASE_RPS} req/s table ${(tBase / 1000).toFixed(1)} s, ${HIGH_RPS} req/s table ${(tHigh / 1000).toFixed(1)} s, ` +
+  `stalls table ${(tStall / 1000).toFixed(1)} s, total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+function stallTable(rps: number, seed: number): number {
+  const t0 = performance.now();
+  const rows: { name: string; stalls: Stalls; latency: (x: number) => number; regression: boolean; trials: number }[] = [
+    { name: 'A/A with stalls (3/s, 5-50 ms)', stalls: STALLS, latency: (x) => x, regression: false, trials: TRIALS },
+    { name: 'A/A with long pauses (1/s, 100-300 ms)', stalls: LONG_PAUSES, latency: (x) => x, regression: false, trials: SWEEP_TRIALS },
+    { name: 'latency x2 (all) with stalls (3/s, 5-50 ms)', stalls: STALLS, latency: (x) => 2 * x, regression: true, trials: SWEEP_TRIALS },
+  ];
+  console.log(`\n## serial correlation: ${rps} req/s per group (a ${2 * rps} req/s service at 50% canary), 1 s intervals, 3 looks, ` +
+    `latency model x${STALL_SCALE}, each group's process stalled independently`);
+  console.log('| true condition | trials | judge: Failed | rate | goal | per-request tests alone (before): Failed | rate | judge: metrics named |');
+  console.log('|---|---:|---:|---|---|---:|---|---|');
+  for (const [i, row] of rows.entries()) {
+    const r = rng(seed * 1000 + 500 + i * 17 + rps);
+    let failed = 0, before = 0;
+    const named = new Map<string, number>();
+    for (let t = 0; t < row.trials; t++) {
+      const canary: Observation[] = [], baseline: Observation[] = [];
+      let done = false, doneBefore = false;
+      for (let look = 0; look < LOOKS && !(done && doneBefore); look++) {
+        stalledInterval(r, rps, 1, row.stalls, row.latency, canary);
+        stalledInterval(r, rps, 1, row.stalls, (x) => x, baseline);
+        if (!done) {
+          const v = judge(canary, baseline, DEFAULT_ANALYSIS);
+          if (v.outcome === 'Failed') {
+            done = true; failed++;
+            for (const m of v.metrics) if (m.failed) named.set(m.metric, (named.get(m.metric) ?? 0) + 1);
+          }
+        }
+        if (!doneBefore && independentJudge(canary, baseline, DEFAULT_ANALYSIS) === 'Failed') { doneBefore = true; before++; }
+      }
+    }
+    const what = row.regression ? 'detected' : 'false positive';
+    const goal = row.regression ? '(extra)' : row.stalls === STALLS ? (failed / row.trials <= 0.01 ? '<= 1%: met' : '<= 1%: NOT met') : '(limit)';
+    const names = [...named].map(([m, k]) => `${m} ${k}`).join(', ') || '-';
+    console.log(`| ${row.name} | ${row.trials} | ${failed} | ${what} ${pct(failed, row.trials)} | ${goal} | ${before} | ${what} ${pct(before, row.trials)} | ${names} |`);
+  }
+  return performance.now() - t0;
+}
 
 function runScenarioTrials(scenario: Scenario, rps: number, trials: number, seed: number): number {
   const r = rng(seed);

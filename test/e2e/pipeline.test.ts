@@ -29,7 +29,8 @@ test('pipeline: live logs, failing step details, timeouts, cancel, triggers', { 
   await runFor(s, repo.head());
 
   // Live output: `run logs -f` prints lines while the step still runs, then the outcome.
-  const ticking = withSteps(repo, ['"for i in 1 2 3 4; do echo tick $i; sleep 0.4; done"'], [], 'ticking');
+  // Long enough that the CLI's own start-up (a second on a loaded machine) leaves ticks to follow.
+  const ticking = withSteps(repo, ['"for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.5; done"'], [], 'ticking');
   const running = await runFor(s, ticking, ['running']);
   const follow = spawn(process.execPath, [path.resolve(import.meta.dirname, '../../src/cli/main.ts'), 'run', 'logs', running.id, '-f'], {
     env: { ...process.env, SLIPWAY_URL: s.apiUrl, SLIPWAY_TOKEN: s.token },
@@ -40,7 +41,7 @@ test('pipeline: live logs, failing step details, timeouts, cancel, triggers', { 
   const code = await new Promise((resolve) => follow.on('close', resolve));
   const endedAt = Date.now();
   assert.equal(code, 0);
-  assert.match(followed, /tick 1[\s\S]*tick 2[\s\S]*tick 3[\s\S]*tick 4[\s\S]*-- run hello-\d+ succeeded/);
+  assert.match(followed, /tick 1[\s\S]*tick 2[\s\S]*tick 3[\s\S]*tick 4[\s\S]*tick 5[\s\S]*tick 6[\s\S]*-- run hello-\d+ succeeded/);
   assert.ok(endedAt - firstTickAt > 400, 'lines arrived while the step was still running');
 
   // A failing step: red run, no artifact, and `slipway run` shows which step and its last lines.
