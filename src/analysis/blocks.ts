@@ -58,7 +58,7 @@ import { studentCdf, studentSf } from './student.ts';
 /** Blocks per group. */
 export const BLOCKS = 30;
 /** Requests per block at least: below BLOCKS × MIN_BLOCK requests a group gets fewer blocks (never under 2). */
-export const MIN_BLOCK = 10;
+export const MIN_BLOCK = 5;
 
 export interface BlockTest {
   canaryBlocks: number;
