@@ -9,7 +9,7 @@
 // larger than the per-request tests assume by the design effect 1 + 2·Σ (lag autocorrelations), and
 // they "find" differences that are one extra pause. Observed: unchanged releases failed about one run
 // in two (16 clients, ~2,500 req/s, 50 % canary, 1 s intervals); the benchmark's model of it (each
-// group stalled ~3 times a second for 5–50 ms) fails 35–40 % of A/A steps, nearly all on latency_p99.
+// group stalled 3 times a second for 5–50 ms) fails 40 % of A/A steps with per-request tests alone.
 //
 // The block test. A metric's per-request scores (latency_p50: the pooled mid-rank of each latency;
 // latency_p99: 1 if slower than the pooled p99, else 0), in recorded order, are cut into BLOCKS = 30
@@ -20,7 +20,7 @@
 // blocks and spreads their means, so the variance grows with whatever clustering is actually there,
 // whatever caused it; blocks are independent once runs are shorter than a block, which is all the
 // t-test needs. designEffect = that variance / the per-request test's (permutation) variance is
-// reported: ~1 for independent requests, 3–10 with the benchmark's stalls.
+// reported: ~1 (0.6–1.5 by chance) for independent requests, 4–10 with the benchmark's stalls.
 //
 // The decision takes, on each side, the larger of the per-request p and the block p. Why both: with
 // independent requests the per-request test is exact (even for the handful of requests above a p99)
@@ -29,29 +29,32 @@
 // rare (a block of 40 requests holds 0.4 above the p99; with none in one group Welch's t leans on the
 // other group's spread alone). With clustered requests only the block test holds. The larger p is valid
 // under either, so the judge need not know which holds; it costs power only where the block variance
-// comes out above the per-request one by chance — at 120 req/s per group, detection of a tail-only
-// p99 × 1.5 fell from 98.1 % to 97.4 %, and at 100 req/s from 94.5 % to ~93 % (benchmark).
+// comes out above the per-request one by chance. Benchmark, tail-only p99 × 1.5 within 3 looks: 98.1 %
+// → 97.5 % at 120 req/s per group, 94.5 % → 93.5 % at 100, 13.4 % → 10.5 % at 20; +50 % latency at 50
+// requests per group fails one look 60 % of the time instead of 80 % (blocks of 5), at 100 requests 98 %.
+// A/A with the stalls above: 40 % → 0.3 % of steps failed (the 0.3 % are error_rate's, as without stalls).
 //
-// Why not the alternatives (measured on the benchmark's models):
+// Why not the alternatives (measured on the benchmark's models while choosing):
 //   * a design effect from lag autocorrelations (Newey–West): the same estimator family (batch means
 //     are a Bartlett-kernel estimate) but it needs a lag cut-off in requests, and without timestamps a
 //     run's length in requests (rate × pause) is unknown; a fixed number of blocks scales with the data.
-//     Inflating the normal test by it without t's degrees of freedom also rejects too often exactly when
-//     clustering is strong, because the inflation is then itself estimated from few runs.
+//     Inflating the normal test by an estimated design effect also treats the estimate as exact; with
+//     a few runs per look it is not, and that version rejected up to twice as often as the t under stalls.
 //   * a rank test on block statistics (Mann–Whitney on 30 block shares above the p99): the shares are
-//     mostly 0, 1 or 2 events, so ties dominate; it lost 7 points of p99 × 1.5 power and its
-//     tie-corrected normal approximation rejected 2 % of independent A/A steps at a 0.3 % level.
-//     Block medians for latency_p50 keep about 2/π of the information of block mean ranks.
-//   * another block count: 60 blocks (shorter) let 50-ms stalls at 1,250 req/s through (p99 test 6 %,
-//     p50 test 9 % of A/A steps); 20 blocks are more robust to long pauses but lost 4–5 points of power
-//     at 100 req/s. 30 is where the detection goal still holds.
+//     mostly 0, 1 or 2 events, so ties dominate; it lost 7 points of p99 × 1.5 power at 120 req/s and its
+//     tie-corrected normal approximation rejected 2.3 % of independent A/A steps at a 0.33 % level.
+//     Block medians for latency_p50 summarise a block less efficiently than its mean rank.
+//   * another block count: with 60 (shorter) blocks the p50 test alone failed 4.5 % of A/A steps under
+//     the benchmark's stalls and 9 % under 5 stalls/s of 5–100 ms (30 blocks: 0.5 % and 1.5 %); 20 blocks
+//     are more robust to long pauses but lost 4–5 points of p99 power at 100 req/s. 30 keeps the goals.
 // Limits: valid while a run is short against a block, 1/30 of a group's requests at that look. At 1,250
 // req/s per group and a 1-s first interval a block is ~40 requests (33 ms): stalls of 5–50 ms span 1–3
-// blocks and pass; pauses of 100–300 ms once a second cover a tenth of the first look's requests each,
-// and a group with one more of them than the other can still fail (4 % of A/A steps in the sweep that
-// set these numbers). No test on one look's data can tell a group's single long pause from a regression:
-// lengthen the analysis interval or run more instances. Too few requests for blocks of MIN_BLOCK: the
-// block test has few degrees of freedom and latency barely fails below ~100 requests per group.
+// blocks and pass. Pauses of 100–300 ms once a second each cover a tenth or more of the first look's
+// requests, about one per group per look: the judge fails ~10 % of such A/A steps (53 % with per-request
+// tests alone). No test on one look's data can tell a group's single long pause from a regression:
+// lengthen the analysis interval or run more instances. MIN_BLOCK = 5 keeps some degrees of freedom for
+// small samples (10 blocks at 50 requests) — there runs are short anyway, since few requests per
+// interval means few per pause.
 
 import { studentCdf, studentSf } from './student.ts';
 

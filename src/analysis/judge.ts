@@ -12,6 +12,11 @@
 //                Hodges–Lehmann shift with its Moses interval
 //   latency_p99  0/1 "slower than the pooled p99" per successful request; exact test; effect = difference
 //                of the sample p99s. No outlier cleaning: the 3×IQR fence sits near the p99.
+//   Both latency metrics also run the block test (blocks.ts) on the same per-request scores in observed
+//   order — a Welch t on 30 consecutive blocks' means per group — and take the larger p. Per-request
+//   tests alone take one stalled or paused process (a run of slow requests) for a slower release: with
+//   the benchmark's stalls (one instance per group on a busy host) they failed 40 % of unchanged
+//   releases, the judge 0.3 %. error_rate keeps its per-request test (metrics.ts says why).
 //
 // Deciding High/Low:
 //   High ⇔ the metric's two-sided p < alpha, the evidence points up, AND the point estimate of the effect
@@ -51,7 +56,9 @@
 // What traffic buys (benchmark, defaults): a doubled 1 % error rate or a tail-only p99 × 1.5 is caught
 // ≥ 95 % of the time within 3 × 20 s at ~120 req/s per group (7,200 requests each); at 20 req/s per group
 // not even an uncorrected single test told what to look for gets 40 %. Gross regressions (10 % errors,
-// +50 % latency) fail at the first look with 400 requests.
+// +50 % latency) fail at the first look with 400 requests. The block test costs the p99 metric about a
+// point of detection at 100–120 req/s per group (p99 × 1.5: 98.1 % → 97.5 % at 120) and needs ~100
+// requests per group before +50 % latency fails reliably (blocks.ts).
 
 import { SlipwayError } from '../core/errors.ts';
 import { DEFAULT_MIN_EFFECT, METRIC_NAMES, evaluateMetric, fmtMs, fmtPct, noData, prepare, type MetricContext } from './metrics.ts';

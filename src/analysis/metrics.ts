@@ -84,6 +84,11 @@ export function noData(metric: MetricName, canary: number, baseline: number, ctx
 // exact permutation distribution is hypergeometric, so we use it exactly (binaryRankSum).
 // Assumption: requests are independent given the release. Shared incidents (a dependency blip) hit
 // canary and baseline alike — which is why the baseline is a fresh deployment on the same traffic.
+// Unlike the latency metrics, error_rate has no block test (blocks.ts): a stalled or paused process
+// makes requests slow, not failed (unless it outlasts a timeout), and in the end-to-end runs whose
+// latency verdicts failed unchanged releases the error verdicts did not. A block test would cost power
+// exactly where the goal is tight (rare events, 97.7 % detection of a doubled 1 % at 120 req/s per
+// group), and a burst of one group's errors (a crash loop) is a regression to stop, not noise.
 // Effect: difference of rates (canary − baseline), with Newcombe's interval. The Hodges–Lehmann
 // estimate is useless here: the median of 0/1 differences is 0 unless more than half the requests fail.
 // Margin: max(tolerance × baseline rate, 0.1 pt). Near a 0 % baseline the relative part vanishes and
@@ -131,8 +136,14 @@ function errorRate(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
 // slower than 5,000 baseline ones would otherwise all be cleaned away). For a rank test and a median
 // shift, cleaning changes little either way (an outlier only moves one rank); it is kept for parity
 // with Kayenta and never applied to latency_p99.
-// Test: Mann–Whitney (normal approximation with tie correction; exact below 50 per group without ties).
-// Effect: Hodges–Lehmann shift (median of all pairwise differences) with its Moses interval.
+// Test: Mann–Whitney (normal approximation with tie correction; exact below 50 per group without ties),
+// and the block test (blocks.ts) on the same statistic — the pooled mid-ranks of the kept latencies, in
+// observed order, cut into consecutive blocks; the larger p decides. The mean-rank difference is the
+// rank-sum statistic, so the two tests differ only in its variance: the permutation variance (requests
+// independent) or the spread of block means (runs of slow requests allowed).
+// Effect: Hodges–Lehmann shift (median of all pairwise differences) with its Moses interval, widened
+// when the design effect is above 1 (the rank-sum sd × √design effect: the interval of the block test,
+// approximately — it uses the normal, not t).
 // Level: the group medians. Margin: max(tolerance × baseline median, 1 ms).
 
 function latencyP50(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
@@ -188,7 +199,10 @@ function latencyP50(c: Samples, b: Samples, ctx: MetricContext): MetricVerdict {
 //   the exact Mann–Whitney test for 0/1 data (binaryRankSum = Fisher's exact test).
 // Under H0 the pooled sample is exchangeable and t is a symmetric function of it, so the labels of the
 // requests above t are a uniformly random split: the test is exact, whatever the latency
-// distribution, ties included (ties at t count as "not above" for both groups alike).
+// distribution, ties included (ties at t count as "not above" for both groups alike) — as long as
+// requests are independent. A paused process sends a whole run of its requests above t at once, so
+// the same 0/1 scores also go through the block test (blocks.ts) and the larger p decides; the p99
+// interval below is widened by √(design effect) for the same reason.
 // Why not the alternatives: per-window p99s (5-s windows of 100 requests) make p99 ≈ the 2nd-largest
 // value of each window and leave a few noisy numbers per group; Mann–Whitney on all raw latencies is
 // dominated by the body (it is latency_p50's test) and blind to a tail-only regression; Mann–Whitney
