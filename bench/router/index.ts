@@ -12,7 +12,7 @@ import { runWrk, wrkArgs, type WrkResult } from '../lib/wrk.ts';
 //   haproxy: wrk → HAProxy (round-robin, keep-alive, http-reuse always) → the same 2 backends
 // Targets are measured in interleaved rounds (direct, slipway, haproxy, direct, …) and the
 // table reports medians, so a slow patch of a noisy (virtual) machine does not land on one
-// target only. Run through bench/router/run.sh. Knobs (env): ROUNDS=3 DURATION=4s WARMUP=2s
+// target only. Run through bench/router/run.sh. Knobs (env): ROUNDS=5 DURATION=4s WARMUP=2s
 // CONNECTIONS=32 THREADS=1 HAPROXY_THREADS=1 SLIPWAY_ROUTER_MODULE=<path to a router.ts copy>
 // ROUTER_NODE_FLAGS='<node flags for the router process>' (default: the server's, --max-semi-space-size=2).
 
@@ -22,7 +22,7 @@ const NODE = process.execPath;
 const HOST_HEADER = 'bench.prod.localhost';
 
 const cfg = {
-  rounds: Number(process.env.ROUNDS ?? 3),
+  rounds: Number(process.env.ROUNDS ?? 5),
   duration: process.env.DURATION ?? '4s',
   warmup: process.env.WARMUP ?? '2s',
   connections: Number(process.env.CONNECTIONS ?? 32),

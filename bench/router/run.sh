@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Router benchmark: direct vs Slipway Router vs HAProxy, on 127.0.0.1 only, in ~40 s.
+# Router benchmark: direct vs Slipway Router vs HAProxy, on 127.0.0.1 only, in about a minute.
 # Usage: bench/router/run.sh            (knobs via env: ROUNDS DURATION WARMUP CONNECTIONS THREADS
 #                                        HAPROXY_THREADS SLIPWAY_ROUTER_MODULE ROUTER_NODE_FLAGS)
 set -euo pipefail
