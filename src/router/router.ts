@@ -315,11 +315,12 @@ function rawReply(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${text}`);
 }
 
-function reply(res: http.ServerResponse, status: number, text: string): void {
+/** `close`: part of an upload is unread, so the connection cannot carry another request. */
+function reply(res: http.ServerResponse, status: number, text: string, close = false): void {
   if (res.headersSent) return void res.destroy();
-  // With part of an upload unread, the connection cannot carry another request: close it.
-  const close = !res.req.complete ? { connection: 'close' } : {};
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), ...close });
+  const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(text);
 }
 
@@ -396,6 +397,7 @@ class Proxied implements Exchange {
     // Already accounted for: the client left and we dropped this exchange ourselves.
     if (this.settled) return;
     const { res, name } = this;
+    const close = this.uploading();
     this.stopSending();
     if (stage === 'answered' || res.headersSent) {
       this.done(502);
@@ -403,11 +405,11 @@ class Proxied implements Exchange {
     }
     if (err.code === 'ETIMEDOUT') {
       this.done(504);
-      return reply(res, 504, `${name}: the instance did not answer within ${this.router.upstreamTimeoutMs / 1000}s\n`);
+      return reply(res, 504, `${name}: the instance did not answer within ${this.router.upstreamTimeoutMs / 1000}s\n`, close);
     }
     if (err.code === 'EUPSTREAMPROTO') {
       this.done(502);
-      return reply(res, 502, `${name}: the instance sent a malformed response (${err.message})\n`);
+      return reply(res, 502, `${name}: the instance sent a malformed response (${err.message})\n`, close);
     }
     // Only a connection that cannot be made says the instance is gone; a reset after connecting
     // can be the app's own doing (it may close connections it does not like) and must not let one
@@ -421,7 +423,7 @@ class Proxied implements Exchange {
       return this.router.forward(this, stage === 'reused' ? undefined : this.backend);
     }
     this.done(502);
-    reply(res, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`);
+    reply(res, 502, `${name}: the instance failed to answer (${err.code ?? err.message})\n`, close);
   }
 
   /** Streams the client's body to the backend (only requests without one are ever retried). */

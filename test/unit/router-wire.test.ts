@@ -292,3 +292,27 @@ test('router wire: a retry gets the whole upstream timeout, not what the first a
   const res = await send(rp);
   assert.deepEqual([res.status, res.body.toString()], [200, 'ok']);
 });
+
+test('router wire: a 404 or a 503 keeps the client connection for the next request', async (t) => {
+  const r = new Router();
+  const rp = await r.listen(0, '127.0.0.1');
+  t.after(() => r.close());
+  r.setRoute('shop', 'prod', []);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const reused: boolean[] = [];
+  for (const host of ['nope.prod.localhost', HOST, HOST]) {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ port: rp, host: '127.0.0.1', path: '/', headers: { host }, agent }, (res) => {
+        assert.equal(res.headers.connection, 'keep-alive');
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end();
+      reused.push(req.reusedSocket);
+    });
+    assert.ok(status === 404 || status === 503);
+  }
+  assert.deepEqual(reused, [false, true, true]);
+});
