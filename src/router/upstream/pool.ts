@@ -34,6 +34,8 @@ export type Stage = 'connect' | 'reused' | 'sent' | 'answered';
 /** Idle connections are closed after this, before the backend's own keep-alive timeout would (Node's is 5 s). */
 const IDLE_MS = 4_000;
 const MAX_IDLE = 256;
+/** Response heads remembered per backend (see UpstreamPool.parse). */
+const MAX_HEADS = 16;
 /** The largest response head accepted (status line plus fields). */
 const MAX_HEAD = 64 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -57,6 +59,7 @@ function upstreamError(code: string, message: string): NodeJS.ErrnoException {
 export class UpstreamPool {
   private readonly idle: Connection[] = [];
   private readonly busy = new Set<Connection>();
+  private readonly heads = new Map<string, ResponseHead>();
 
   readonly host: string;
   readonly port: number;
@@ -92,6 +95,22 @@ export class UpstreamPool {
 
   destroy(): void {
     for (const conn of [...this.idle, ...this.busy]) conn.destroy();
+  }
+
+  /**
+   * @internal parses a response head, remembering the last few: a backend sends the same head
+   * again and again (only Date changes, once a second), and parsing is the router's largest
+   * share of CPU per request. The fields array is copied: the router appends to it.
+   */
+  parse(text: string, method: string): ResponseHead {
+    if (method === 'HEAD') return parseResponseHead(text, method);
+    let head = this.heads.get(text);
+    if (!head) {
+      head = parseResponseHead(text, method);
+      if (this.heads.size >= MAX_HEADS) this.heads.clear();
+      this.heads.set(text, head);
+    }
+    return { ...head, fields: head.fields.slice() };
   }
 
   /** @internal the connection finished an exchange and can serve another. */
@@ -255,7 +274,7 @@ export class Connection {
             return;
           }
           if (end - pos > MAX_HEAD) throw new MalformedResponse(`response head larger than ${MAX_HEAD} bytes`);
-          const head = parseResponseHead(buf.toString('latin1', pos, end), this.method);
+          const head = this.pool.parse(buf.toString('latin1', pos, end), this.method);
           pos = end + 4;
           if (head.status === 101) throw new MalformedResponse('the backend switched protocols, which the router does not forward');
           if (head.status < 200) continue; // 100 Continue, 103 Early Hints: interim, not forwarded
