@@ -38,6 +38,11 @@ const sh = (cmd: string, args: string[]) => {
 };
 const cpuModel = () => /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+/** CPU time the hypervisor gave to other guests (steal), and all CPU time, from /proc/stat. */
+const cpuTicks = () => {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
+};
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Sends `n` GETs and checks every answer is 200 "ok"; returns the distinct backends that answered. */
@@ -132,6 +137,7 @@ async function main(): Promise<void> {
     `loadavg:  ${loadavg()} before the run (other work on the machine skews every number below)`,
   ];
   const busyBefore = Number(loadavg().split(' ')[0]);
+  const ticksBefore = cpuTicks();
 
   let targets: Target[];
   try {
@@ -224,6 +230,9 @@ async function main(): Promise<void> {
     `proxy CPU per request:      slipway ${f(slipway.proxyUs!, 1)} µs, haproxy ${f(haproxy.proxyUs!, 1)} µs (${f(slipway.proxyUs! / haproxy.proxyUs!, 1)}×)`,
   ];
   header.push(`          ${loadavg()} after`);
+  const ticksAfter = cpuTicks();
+  const steal = (100 * (ticksAfter.steal - ticksBefore.steal)) / Math.max(1, ticksAfter.total - ticksBefore.total);
+  header.push(`steal:    ${steal.toFixed(1)}% of CPU time went to other guests of the host during the run${steal >= 2 ? ' (a contended host: expect noisy p99s)' : ''}`);
   process.stdout.write(`${header.join('\n')}\n\n${table.join('\n')}\n\nper round:\n${rounds.join('\n')}\n\n${summary.join('\n')}\n`);
 }
 
