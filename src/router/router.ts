@@ -253,7 +253,7 @@ export class Router {
         if (backend) { p.group = g; break; }
       }
     }
-    if (!backend) return reply(p.res, 503, `${p.name} has no healthy instance right now: check \`slipway status\`\n`);
+    if (!backend) return reply(p.res, 503, noInstance(p.name));
     backend.inFlight++;
     p.backend = backend;
     p.settled = false;
@@ -302,11 +302,11 @@ function hostName(rawHost: string): string {
   return colon > host.lastIndexOf(']') && colon !== -1 ? host.slice(0, colon) : host;
 }
 
+const noRoute = (name: string) => `no app is routed at host "${name || '(none)'}": use <app>.<env>.localhost\n`;
+const noInstance = (name: string) => `${name} has no healthy instance right now: check \`slipway status\`\n`;
+
 function reason(why: typeof NO_ROUTE | typeof NO_INSTANCE, rawHost: string): string {
-  const name = hostName(rawHost);
-  return why === NO_ROUTE
-    ? `no app is routed at host "${name || '(none)'}": use <app>.<env>.localhost\n`
-    : `${name} has no healthy instance right now: check \`slipway status\`\n`;
+  return why === NO_ROUTE ? noRoute(hostName(rawHost)) : noInstance(hostName(rawHost));
 }
 
 /** An answer on a connection node:http has handed over (an upgrade request), which then closes. */
