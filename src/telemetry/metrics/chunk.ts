@@ -24,6 +24,17 @@ function u16(blob: Uint8Array): Uint16Array {
   return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
 }
 
+/** The first index i ≥ lo with chunkStart + slots[i] × w ≥ t (slots ascending), or slots.length. */
+function firstAtOrAfter(slots: Uint16Array, chunkStart: number, w: number, t: number, lo: number): number {
+  let hi = slots.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (chunkStart + slots[mid] * w < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export function chunkLength(c: ChunkColumns): number {
   return c.slots.byteLength / 2;
 }
@@ -33,15 +44,14 @@ export function decodeChunk(c: ChunkColumns, chunkStart: number, out: Buckets, f
   const slots = u16(c.slots);
   const n = slots.length;
   const w = out.width;
-  // Buckets are ascending: find the sub-range inside [from, to) first.
-  let lo = 0;
-  while (lo < n && chunkStart + slots[lo] * w < from) lo++;
-  let hi = lo;
-  while (hi < n && chunkStart + slots[hi] * w < to) hi++;
+  // Buckets are ascending: find the sub-range inside [from, to) first (binary search).
+  const lo = firstAtOrAfter(slots, chunkStart, w, from, 0);
+  const hi = firstAtOrAfter(slots, chunkStart, w, to, lo);
   if (hi === lo) return;
   reserve(out, out.n + hi - lo);
   const base = out.n;
-  for (let i = lo; i < hi; i++) out.start[base + i - lo] = chunkStart + slots[i] * w;
+  const start = out.start;
+  for (let i = lo; i < hi; i++) start[base + i - lo] = chunkStart + slots[i] * w;
   for (const f of out.fields) {
     const blob = c[f];
     if (!blob || blob.byteLength !== n * 8) throw new Error(`corrupt metrics chunk: field ${f} has ${blob?.byteLength ?? 0} bytes for ${n} buckets`);

@@ -47,11 +47,17 @@ export class Reader {
     const tailFrom = Math.max(from, watermark ?? -Infinity);
     const tails = tailFrom > to ? undefined : resolution === '1m' ? this.raw(ids, tailFrom, to, width) : this.minutes(ids, tailFrom, to, wm);
     const scratch = emptyBuckets(width, 0, fields);
-    for (let i = 0; i < ids.length; i++) {
-      scratch.n = 0;
-      const b = from < until ? table.readInto(ids[i], from, until, scratch, tails ? tails[i].n : 0) : scratch;
+    const withTail = (i: number, b: Buckets) => {
       if (tails) this.append(b, tails[i]);
       visit(i, b);
+    };
+    if (from < until) {
+      table.readEach(ids, from, until, scratch, (i) => (tails ? tails[i].n : 0), withTail);
+      return;
+    }
+    for (let i = 0; i < ids.length; i++) {
+      scratch.n = 0;
+      withTail(i, scratch);
     }
   }
 
