@@ -93,9 +93,22 @@ export function increases(b: Buckets, s: Steps, perSecond: boolean, out: number[
   return aligned ? increasesDense(b, prefix, s, perSecond, out) : increasesScan(b, prefix, s, perSecond, out);
 }
 
+/**
+ * Step k's increase (or rate) over buckets a..z: measured from the end of the bucket before a
+ * when that bucket ends after `refFrom` (the lookback), else from the start of bucket a.
+ */
+function stepIncrease(b: Buckets, prefix: Float64Array, a: number, z: number, refFrom: number, perSecond: boolean, out: number[], k: number): void {
+  const { start, inc, width } = b;
+  const ref = a > 0 && start[a - 1] + width > refFrom ? a - 1 : -1;
+  const increase = ref >= 0 ? prefix[z] - prefix[ref] : prefix[z] - prefix[a] + inc[a];
+  const span = ref >= 0 ? start[z] - start[ref] : start[z] + width - start[a];
+  if (!perSecond) out[k] = increase;
+  else if (span > 0) out[k] = increase / (span / 1000);
+}
+
 function increasesScan(b: Buckets, prefix: Float64Array, s: Steps, perSecond: boolean, out: number[]): number[] {
   const steps = s.stepCount;
-  const { n, start, inc, width } = b;
+  const { n, start, width } = b;
   const window = s.windowMs;
   const refAfter = window + s.lookbackMs;
   let t = s.firstStep;
@@ -106,11 +119,7 @@ function increasesScan(b: Buckets, prefix: Float64Array, s: Steps, perSecond: bo
     while (e < n && start[e] + width <= t) e++;
     const z = e - 1; // last bucket in the window
     if (z < a) continue;
-    const ref = a > 0 && start[a - 1] + width > t - refAfter ? a - 1 : -1;
-    const increase = ref >= 0 ? prefix[z] - prefix[ref] : prefix[z] - prefix[a] + inc[a];
-    const span = ref >= 0 ? start[z] - start[ref] : start[z] + width - start[a];
-    if (!perSecond) out[k] = increase;
-    else if (span > 0) out[k] = increase / (span / 1000);
+    stepIncrease(b, prefix, a, z, t - refAfter, perSecond, out, k);
   }
   return out;
 }
@@ -122,7 +131,7 @@ function increasesScan(b: Buckets, prefix: Float64Array, s: Steps, perSecond: bo
  */
 function increasesDense(b: Buckets, prefix: Float64Array, s: Steps, perSecond: boolean, out: number[]): number[] {
   const steps = s.stepCount;
-  const { n, start, inc, width } = b;
+  const { n, start, width } = b;
   const s0 = start[0];
   const stepMs = s.stepMs;
   const window = s.windowMs;
@@ -142,11 +151,7 @@ function increasesDense(b: Buckets, prefix: Float64Array, s: Steps, perSecond: b
     const a = ra < 0 ? 0 : ra;
     const z = (re > n ? n : re) - 1;
     if (z < a) continue;
-    const ref = a > 0 && start[a - 1] + width > t - refAfter ? a - 1 : -1;
-    const increase = ref >= 0 ? prefix[z] - prefix[ref] : prefix[z] - prefix[a] + inc[a];
-    const span = ref >= 0 ? start[z] - start[ref] : start[z] + width - start[a];
-    if (!perSecond) out[k] = increase;
-    else if (span > 0) out[k] = increase / (span / 1000);
+    stepIncrease(b, prefix, a, z, t - refAfter, perSecond, out, k);
   }
   return out;
 }
