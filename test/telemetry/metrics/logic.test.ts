@@ -1,7 +1,7 @@
 // The pure parts: rollups, the chunk codec, step evaluation, aggregation, planning, labels.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SlipwayError } from '../../../src/core/errors.ts';
+import { throwsCode } from '../../helpers/errors.ts';
 import { aggregate, bucketQuantile, histogramQuantile } from '../../../src/telemetry/metrics/aggregate.ts';
 import { decodeChunk, encodeChunk, mergeChunk } from '../../../src/telemetry/metrics/chunk.ts';
 import { evaluate, type Steps } from '../../../src/telemetry/metrics/evaluate.ts';
@@ -14,17 +14,6 @@ const M = 60_000;
 const H = 3_600_000;
 const plain = (b: Buckets) => bucketsToJSON(b);
 
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): SlipwayError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SlipwayError, String(err));
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 test('rollup keeps count/sum/min/max/first/last and a reset-aware increase per bucket', () => {
   // Counter: 10, 20, 30, reset → 5 | 15 | 25, reset → 20; NaN is a gap. A sample at exactly

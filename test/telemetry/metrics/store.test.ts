@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { SlipwayError } from '../../../src/core/errors.ts';
+import { throwsCode } from '../../helpers/errors.ts';
 import { MetricsStore } from '../../../src/telemetry/metrics/store.ts';
 import { withPoints } from '../../../src/telemetry/metrics/result.ts';
 import type { MetricQuery, Sample } from '../../../src/telemetry/metrics/types.ts';
@@ -47,18 +47,6 @@ const times = (r: Result, i = 0) => r.series[i].points.map((p) => p[0]);
 /** Queries and returns [ts, value] pairs, which read better in assertions. */
 const query = (store: MetricsStore, q: MetricQuery) => withPoints(store.query(q));
 
-function throwsCode(fn: () => unknown, code: string, message?: RegExp, hint?: RegExp): SlipwayError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SlipwayError, String(err));
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    if (hint) assert.match(err.hint ?? '', hint);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 test('round trip: samples come back at their steps, with labels, filtered by =, !=, =~', () => {
   const { clock, store } = open();
