@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { ChunkedDecoder } from '../../src/router/upstream/chunked.ts';
-import { MalformedResponse, parseResponseHead } from '../../src/router/upstream/head.ts';
+import { headEnd, MalformedResponse, parseResponseHead } from '../../src/router/upstream/head.ts';
 import { requestHead } from '../../src/router/request-head.ts';
 
 const head = (lines: string[], method = 'GET') => parseResponseHead(lines.join('\r\n'), method);
@@ -118,4 +118,12 @@ test('request head: hop-by-hop and router-owned fields replaced, the rest kept i
   assert.equal(requestHead('GET', '/', ['Content-Length', '0'], '::1').body, 'none');
   assert.equal(requestHead('POST', '/', ['Transfer-Encoding', 'chunked'], '::1').body, 'chunked');
   assert.equal(requestHead('GET', '/', [], '::1').host, '');
+});
+
+test('response head boundary: found from any offset, awaited while partial, refused past 64 KiB', () => {
+  const wire = Buffer.from('xxHTTP/1.1 200 OK\r\nA: 1\r\n\r\nbody');
+  assert.equal(headEnd(wire, 2), wire.indexOf('\r\n\r\n'));
+  assert.equal(headEnd(Buffer.from('HTTP/1.1 200 OK\r\nA: 1\r\n'), 0), -1);
+  assert.throws(() => headEnd(Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70_000)}`), 0), MalformedResponse);
+  assert.throws(() => headEnd(Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70_000)}\r\n\r\n`), 0), MalformedResponse);
 });

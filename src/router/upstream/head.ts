@@ -24,6 +24,20 @@ export class MalformedResponse extends Error {
   readonly code = 'EUPSTREAMPROTO';
 }
 
+/** The largest response head accepted (status line plus fields). */
+const MAX_HEAD = 64 * 1024;
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * Where the head that starts at `from` ends (the index of its blank line), or -1 while more bytes
+ * are needed; throws once a head grows past what any real backend sends.
+ */
+export function headEnd(buf: Buffer, from: number): number {
+  const end = buf.indexOf(CRLFCRLF, from);
+  if ((end === -1 ? buf.length : end) - from > MAX_HEAD) throw new MalformedResponse(`response head larger than ${MAX_HEAD} bytes`);
+  return end;
+}
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // What node:http refuses in a header value (and so must never be handed to it).
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ChunkedDecoder } from './chunked.ts';
-import { MalformedResponse, parseResponseHead, type ResponseHead } from './head.ts';
+import { headEnd, type MalformedResponse, parseResponseHead, type ResponseHead } from './head.ts';
 
 // A protocol switch (WebSocket) through the router: the handshake goes to the backend on a
 // connection of its own. If the backend switches (101), the bytes flow both ways untouched until
@@ -20,8 +20,6 @@ export interface TunnelEvents {
   onClose(answered: boolean): void;
 }
 
-const MAX_HEAD = 64 * 1024;
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** After one side closes, how long the other may take to finish before it is cut. */
 const LINGER_MS = 10_000;
 
@@ -137,22 +135,23 @@ export function openTunnel(client: Duplex, early: Buffer, host: string, port: nu
     let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
     pending = undefined;
     for (;;) {
-      const end = buf.indexOf(CRLFCRLF);
-      if (end === -1) {
-        if (buf.length > MAX_HEAD) return fail(new MalformedResponse(`response head larger than ${MAX_HEAD} bytes`));
-        pending = buf;
-        return;
-      }
-      const text = buf.toString('latin1', 0, end);
-      let status: number;
+      let end: number;
+      let text: string;
+      let answer: ResponseHead;
       try {
-        status = parseResponseHead(text, 'GET').status; // validates the whole head
+        end = headEnd(buf, 0);
+        if (end === -1) {
+          pending = buf;
+          return;
+        }
+        text = buf.toString('latin1', 0, end);
+        answer = parseResponseHead(text, 'GET'); // validates the whole head
       } catch (err) {
         return fail(err as MalformedResponse);
       }
       buf = buf.subarray(end + 4);
-      if (status === 101) return open(text, buf, status);
-      if (status >= 200) return refused(parseResponseHead(text, 'GET'), text, buf);
+      if (answer.status === 101) return open(text, buf, 101);
+      if (answer.status >= 200) return refused(answer, text, buf);
       // An interim answer (100, 103) before the real one: skipped.
     }
   };
