@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The `slipway` command. Slipway is TypeScript run by Node's type stripping (Node >= 22.18 / 23.6);
 // on an older `node` this runs it with the Node 24 the package pins. The long-running server gets
-// a small V8 young generation, which keeps its resident memory down (see README, Benchmarks).
+// a small V8 young generation, which keeps its resident memory down, and scavenges it on the main
+// thread alone: on a machine with few cores, waiting for helper threads the other processes have
+// preempted made the router's pauses several times longer (see README, Benchmarks).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SERVER_FLAGS = ['--max-semi-space-size=2'];
+const SERVER_FLAGS = ['--max-semi-space-size=2', '--no-parallel-scavenge'];
 const [major, minor] = process.versions.node.split('.').map(Number);
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const args = process.argv.slice(2);

@@ -19,17 +19,21 @@ export interface WrkOptions {
   connections: number;
   duration: string; // e.g. "10s"
   headers?: string[];
+  /** A wrk Lua script (`-s`), and environment variables it reads. */
+  script?: string;
+  env?: Record<string, string>;
 }
 
 export function wrkArgs(o: WrkOptions): string[] {
   const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.duration}`, '--latency'];
   for (const h of o.headers ?? []) args.push('-H', h);
+  if (o.script) args.push('-s', o.script);
   args.push(o.url);
   return args;
 }
 
 export function runWrk(o: WrkOptions): Promise<WrkResult> {
-  const child = track('wrk', spawn('wrk', wrkArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track('wrk', spawn('wrk', wrkArgs(o), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } }));
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });

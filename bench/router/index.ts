@@ -12,9 +12,15 @@ import { runWrk, wrkArgs, type WrkResult } from '../lib/wrk.ts';
 //   haproxy: wrk → HAProxy (round-robin, keep-alive, http-reuse always) → the same 2 backends
 // Targets are measured in interleaved rounds (direct, slipway, haproxy, direct, …) and the
 // table reports medians, so a slow patch of a noisy (virtual) machine does not land on one
-// target only. Run through bench/router/run.sh. Knobs (env): ROUNDS=5 DURATION=4s WARMUP=2s
-// CONNECTIONS=32 THREADS=1 HAPROXY_THREADS=1 SLIPWAY_ROUTER_MODULE=<path to a router.ts copy>
-// ROUTER_NODE_FLAGS='<node flags for the router process>' (default: the server's, --max-semi-space-size=2).
+// target only. Two loads, each in its own interleaved rounds:
+//   saturated: wrk's closed loop, CONNECTIONS connections sending back to back. This gives the
+//     throughput; its latency is mostly queueing (connections ÷ throughput, Little's law).
+//   fixed:     the same offered load for every target, about FIXED_RATE req/s from
+//     FIXED_CONNECTIONS connections with random think times (think.lua), below every target's
+//     saturation. This gives the latency a proxy adds to a request at a load it carries.
+// Run through bench/router/run.sh. Knobs (env): ROUNDS=5 DURATION=4s WARMUP=2s CONNECTIONS=32
+// THREADS=1 HAPROXY_THREADS=1 FIXED_RATE=8000 FIXED_CONNECTIONS=64 SLIPWAY_ROUTER_MODULE=<path to
+// a router.ts copy> ROUTER_NODE_FLAGS='<node flags for the router process>' (default: the server's).
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = path.resolve(HERE, '../..');
@@ -28,9 +34,11 @@ const cfg = {
   connections: Number(process.env.CONNECTIONS ?? 32),
   threads: Number(process.env.THREADS ?? 1),
   haproxyThreads: Number(process.env.HAPROXY_THREADS ?? 1),
+  fixedRate: Number(process.env.FIXED_RATE ?? 8000),
+  fixedConnections: Number(process.env.FIXED_CONNECTIONS ?? 64),
   routerModule: path.resolve(process.env.SLIPWAY_ROUTER_MODULE ?? path.join(ROOT, 'src/router/router.ts')),
   // By default the flags the server runs with (bin/slipway.js), so the router is measured as deployed.
-  routerNodeFlags: (process.env.ROUTER_NODE_FLAGS ?? '--max-semi-space-size=2').split(/\s+/).filter(Boolean),
+  routerNodeFlags: (process.env.ROUTER_NODE_FLAGS ?? '--max-semi-space-size=2 --no-parallel-scavenge').split(/\s+/).filter(Boolean),
 };
 
 const sh = (cmd: string, args: string[]) => {
@@ -100,17 +108,25 @@ interface Target {
   port: number;
   proxyPid?: number; // the process between wrk and the backends, if any
   backendPids: number[];
-  runs: { wrk: WrkResult; proxyUs?: number; backendUs: number }[];
+  runs: Run[]; // saturated
+  fixed: Run[]; // at the fixed offered load
 }
+interface Run { wrk: WrkResult; proxyUs?: number; backendUs: number }
 
-async function measure(t: Target, duration: string): Promise<void> {
+const THINK_SCRIPT = path.join(HERE, 'think.lua');
+const thinkMs = () => Math.max(1, Math.round((cfg.fixedConnections * 1000) / cfg.fixedRate));
+
+async function measure(t: Target, duration: string, fixed = false): Promise<void> {
   const cpu = () => ({ proxy: t.proxyPid ? cpuTimeMs(t.proxyPid) : 0, backends: t.backendPids.reduce((a, pid) => a + cpuTimeMs(pid), 0) });
   const before = cpu();
-  const wrk = await runWrk({ url: `http://127.0.0.1:${t.port}/`, threads: cfg.threads, connections: cfg.connections, duration, headers: [`Host: ${HOST_HEADER}`] });
+  const wrk = await runWrk({
+    url: `http://127.0.0.1:${t.port}/`, threads: cfg.threads, duration, headers: [`Host: ${HOST_HEADER}`],
+    ...(fixed ? { connections: cfg.fixedConnections, script: THINK_SCRIPT, env: { THINK_MS: String(thinkMs()) } } : { connections: cfg.connections }),
+  });
   const after = cpu();
   if (wrk.non2xx || wrk.socketErrors) process.stderr.write(`  ${t.name}: ${wrk.non2xx} non-2xx, ${wrk.socketErrors} socket errors\n`);
   const perReq = (ms: number) => (ms * 1000) / Math.max(1, wrk.requests);
-  t.runs.push({ wrk, proxyUs: t.proxyPid ? perReq(after.proxy - before.proxy) : undefined, backendUs: perReq(after.backends - before.backends) });
+  (fixed ? t.fixed : t.runs).push({ wrk, proxyUs: t.proxyPid ? perReq(after.proxy - before.proxy) : undefined, backendUs: perReq(after.backends - before.backends) });
 }
 
 async function main(): Promise<void> {
@@ -125,7 +141,8 @@ async function main(): Promise<void> {
     `command:  ${process.env.BENCH_COMMAND ?? 'bench/router/run.sh'}`,
     `settings: ROUNDS=${cfg.rounds} DURATION=${cfg.duration} WARMUP=${cfg.warmup} CONNECTIONS=${cfg.connections} THREADS=${cfg.threads} HAPROXY_THREADS=${cfg.haproxyThreads}`,
     `client:   wrk ${sample}`,
-    `          per target: one ${cfg.warmup} warm-up, then ${cfg.rounds} interleaved rounds; medians below`,
+    `          fixed load: the same with -c${cfg.fixedConnections} -s bench/router/think.lua (THINK_MS=${thinkMs()})`,
+    `          per target: one ${cfg.warmup} warm-up, then ${cfg.rounds} interleaved rounds of each load; medians below`,
     `router:   ${routerShown} (own process, 1 route, 2 backends)${cfg.routerNodeFlags.length ? `, node flags: ${cfg.routerNodeFlags.join(' ')}` : ''}`,
     `date:     ${sh('date', ['-u'])}`,
     `nproc:    ${sh('nproc', [])}`,
@@ -167,9 +184,9 @@ async function main(): Promise<void> {
     }
 
     targets = [
-      { name: 'direct', path: 'wrk → node backend', port: b1.port, backendPids: [b1.child.pid!], runs: [] },
-      { name: 'slipway', path: 'wrk → Router → 2 backends', port: router.port, proxyPid: router.child.pid, backendPids, runs: [] },
-      { name: 'haproxy', path: 'wrk → HAProxy → 2 backends', port: hport, proxyPid: hap.pid, backendPids, runs: [] },
+      { name: 'direct', path: 'wrk → node backend', port: b1.port, backendPids: [b1.child.pid!], runs: [], fixed: [] },
+      { name: 'slipway', path: 'wrk → Router → 2 backends', port: router.port, proxyPid: router.child.pid, backendPids, runs: [], fixed: [] },
+      { name: 'haproxy', path: 'wrk → HAProxy → 2 backends', port: hport, proxyPid: hap.pid, backendPids, runs: [], fixed: [] },
     ];
 
     if (!/^0[a-z]*$/.test(cfg.warmup)) {
@@ -178,62 +195,72 @@ async function main(): Promise<void> {
     }
     for (let r = 1; r <= cfg.rounds; r++) {
       for (const t of targets) await measure(t, cfg.duration);
-      process.stderr.write(`round ${r}/${cfg.rounds}: ${targets.map((t) => `${t.name} ${t.runs.at(-1)!.wrk.rps.toFixed(0)}/s`).join(', ')}\n`);
+      for (const t of targets) await measure(t, cfg.duration, true);
+      process.stderr.write(`round ${r}/${cfg.rounds}: ${targets.map((t) => `${t.name} ${t.runs.at(-1)!.wrk.rps.toFixed(0)}/s, p99 ${t.fixed.at(-1)!.wrk.p99} ms at a fixed load`).join('; ')}\n`);
     }
   } finally {
     await stopAll();
     if (ownTmp) rmSync(tmp, { recursive: true, force: true });
   }
 
-  const agg = targets.map((t) => ({
-    ...t,
-    rps: median(t.runs.map((r) => r.wrk.rps)),
-    p50: median(t.runs.map((r) => r.wrk.p50)),
-    p99: median(t.runs.map((r) => r.wrk.p99)),
-    proxyUs: t.proxyPid ? median(t.runs.map((r) => r.proxyUs!)) : undefined,
-    backendUs: median(t.runs.map((r) => r.backendUs)),
-    errors: t.runs.reduce((a, r) => a + r.wrk.non2xx + r.wrk.socketErrors, 0),
-  }));
-  const [direct, slipway, haproxy] = agg;
+  const summarise = (runs: Run[], proxied: boolean) => ({
+    rps: median(runs.map((r) => r.wrk.rps)),
+    p50: median(runs.map((r) => r.wrk.p50)),
+    p99: median(runs.map((r) => r.wrk.p99)),
+    proxyUs: proxied ? median(runs.map((r) => r.proxyUs!)) : undefined,
+    backendUs: median(runs.map((r) => r.backendUs)),
+    errors: runs.reduce((a, r) => a + r.wrk.non2xx + r.wrk.socketErrors, 0),
+  });
+  type Summary = ReturnType<typeof summarise> & { name: string; path: string };
+  const saturated: Summary[] = targets.map((t) => ({ name: t.name, path: t.path, ...summarise(t.runs, !!t.proxyPid) }));
+  const fixed: Summary[] = targets.map((t) => ({ name: t.name, path: t.path, ...summarise(t.fixed, !!t.proxyPid) }));
 
   const f = (n: number, d = 2) => n.toFixed(d);
   const signed = (n: number) => `${n >= 0 ? '+' : '−'}${f(Math.abs(n))}`;
   const cols = [
-    { h: 'target', w: 8, left: true, v: (a: typeof direct) => a.name },
-    { h: 'path', w: 26, left: true, v: (a: typeof direct) => a.path },
-    { h: 'req/s', w: 7, v: (a: typeof direct) => f(a.rps, 0) },
-    { h: 'p50 ms', w: 6, v: (a: typeof direct) => f(a.p50) },
-    { h: 'p99 ms', w: 6, v: (a: typeof direct) => f(a.p99) },
-    { h: 'proxy CPU µs/req', w: 16, v: (a: typeof direct) => (a.proxyUs === undefined ? '–' : f(a.proxyUs, 1)) },
-    { h: 'backends CPU µs/req', w: 19, v: (a: typeof direct) => f(a.backendUs, 1) },
-    { h: 'errors', w: 6, v: (a: typeof direct) => String(a.errors) },
+    { h: 'target', w: 8, left: true, v: (a: Summary) => a.name },
+    { h: 'path', w: 26, left: true, v: (a: Summary) => a.path },
+    { h: 'req/s', w: 7, v: (a: Summary) => f(a.rps, 0) },
+    { h: 'p50 ms', w: 6, v: (a: Summary) => f(a.p50) },
+    { h: 'p99 ms', w: 6, v: (a: Summary) => f(a.p99) },
+    { h: 'proxy CPU µs/req', w: 16, v: (a: Summary) => (a.proxyUs === undefined ? '–' : f(a.proxyUs, 1)) },
+    { h: 'backends CPU µs/req', w: 19, v: (a: Summary) => f(a.backendUs, 1) },
+    { h: 'errors', w: 6, v: (a: Summary) => String(a.errors) },
   ];
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  const table = [
+  const table = (rows: Summary[]) => [
     row(cols.map((c) => (c.left ? c.h.padEnd(c.w) : c.h.padStart(c.w)))),
     row(cols.map((c) => (c.left ? '-'.repeat(c.w) : `${'-'.repeat(c.w - 1)}:`))),
-    ...agg.map((a) => row(cols.map((c) => (c.left ? c.v(a).padEnd(c.w) : c.v(a).padStart(c.w))))),
-  ];
-  const rounds = agg.map((a) => `  ${a.name.padEnd(8)} ${a.runs.map((r) => `${f(r.wrk.rps, 0).padStart(6)}/s p99 ${f(r.wrk.p99).padStart(6)} ms`).join('   ')}`);
+    ...rows.map((a) => row(cols.map((c) => (c.left ? c.v(a).padEnd(c.w) : c.v(a).padStart(c.w))))),
+  ].join('\n');
+  const rounds = (pick: (t: Target) => Run[]) => targets.map((t) => `  ${t.name.padEnd(8)} ${pick(t).map((r) => `${f(r.wrk.rps, 0).padStart(6)}/s p99 ${f(r.wrk.p99).padStart(6)} ms`).join('   ')}`).join('\n');
 
-  const ratio = slipway.rps / haproxy.rps;
-  const addedS = slipway.p99 - direct.p99;
-  const addedH = haproxy.p99 - direct.p99;
+  const added = (rows: Summary[], key: 'p50' | 'p99') => ({ slipway: rows[1][key] - rows[0][key], haproxy: rows[2][key] - rows[0][key] });
+  const goal = (ms: number) => `(target slipway ≤ 2.00 ms: ${ms <= 2 ? 'met' : 'NOT met'})`;
+  const ratio = saturated[1].rps / saturated[2].rps;
+  const [satP99, satP50, fixP99, fixP50] = [added(saturated, 'p99'), added(saturated, 'p50'), added(fixed, 'p99'), added(fixed, 'p50')];
   const cores = os.availableParallelism();
   const summary = [
     ...(busyBefore > cores / 2
       ? [`WARNING: the machine was already busy before the run (1-min loadavg ${busyBefore} on ${cores} CPUs): treat these numbers as noise, not a result.`]
       : []),
-    `slipway/haproxy throughput: ${f(ratio)}×   (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
-    `p99 added vs direct:        slipway ${signed(addedS)} ms, haproxy ${signed(addedH)} ms   (target slipway ≤ 2.00 ms: ${addedS <= 2 ? 'met' : 'NOT met'})`,
-    `p50 added vs direct:        slipway ${signed(slipway.p50 - direct.p50)} ms, haproxy ${signed(haproxy.p50 - direct.p50)} ms`,
-    `proxy CPU per request:      slipway ${f(slipway.proxyUs!, 1)} µs, haproxy ${f(haproxy.proxyUs!, 1)} µs (${f(slipway.proxyUs! / haproxy.proxyUs!, 1)}×)`,
+    `slipway/haproxy throughput:         ${f(ratio)}×   (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
+    `p99 added vs direct, fixed load:    slipway ${signed(fixP99.slipway)} ms, haproxy ${signed(fixP99.haproxy)} ms   ${goal(fixP99.slipway)}`,
+    `p50 added vs direct, fixed load:    slipway ${signed(fixP50.slipway)} ms, haproxy ${signed(fixP50.haproxy)} ms`,
+    `p99 added vs direct, saturated:     slipway ${signed(satP99.slipway)} ms, haproxy ${signed(satP99.haproxy)} ms   ${goal(satP99.slipway)}`,
+    `p50 added vs direct, saturated:     slipway ${signed(satP50.slipway)} ms, haproxy ${signed(satP50.haproxy)} ms`,
+    `proxy CPU per request, saturated:   slipway ${f(saturated[1].proxyUs!, 1)} µs, haproxy ${f(saturated[2].proxyUs!, 1)} µs (${f(saturated[1].proxyUs! / saturated[2].proxyUs!, 1)}×)`,
   ];
   header.push(`          ${loadavg()} after`);
   const ticksAfter = cpuTicks();
   const steal = (100 * (ticksAfter.steal - ticksBefore.steal)) / Math.max(1, ticksAfter.total - ticksBefore.total);
   header.push(`steal:    ${steal.toFixed(1)}% of CPU time went to other guests of the host during the run${steal >= 2 ? ' (a contended host: expect noisy p99s)' : ''}`);
-  process.stdout.write(`${header.join('\n')}\n\n${table.join('\n')}\n\nper round:\n${rounds.join('\n')}\n\n${summary.join('\n')}\n`);
+  process.stdout.write([
+    header.join('\n'),
+    `saturated (${cfg.connections} connections, back to back):\n${table(saturated)}\nper round:\n${rounds((t) => t.runs)}`,
+    `fixed load (about ${cfg.fixedRate} req/s offered to each target: ${cfg.fixedConnections} connections, random think time of mean ${thinkMs()} ms):\n${table(fixed)}\nper round:\n${rounds((t) => t.fixed)}`,
+    summary.join('\n'),
+  ].join('\n\n') + '\n');
 }
 
 const onSignal = (sig: NodeJS.Signals) => { void stopAll(500).then(() => process.exit(sig === 'SIGINT' ? 130 : 143)); };

@@ -63,8 +63,8 @@ export async function startServer(t: TestContext, opts: { pollInterval?: string;
   const args = ['server', '--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort), '--poll-interval', opts.pollInterval ?? '300ms', ...(opts.args ?? [])];
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const launch = async () => {
-    // The same V8 flag as `npm start` and the slipway bin give the server (see bin/slipway.js).
-    const child = spawn(process.execPath, ['--max-semi-space-size=2', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The same V8 flags as `npm start` and the slipway bin give the server (see bin/slipway.js).
+    const child = spawn(process.execPath, ['--max-semi-space-size=2', '--no-parallel-scavenge', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (d) => { output += d; });
     child.stderr!.on('data', (d) => { output += d; });
