@@ -23,17 +23,22 @@ export function git(args: string[], opts: { cwd?: string; timeoutMs?: number } =
 
 async function mustGit(args: string[], what: string, opts: { cwd?: string } = {}): Promise<string> {
   const r = await git(args, opts);
-  if (r.code !== 0) throw new SlipwayError('git.failed', `${what} failed: ${lastLine(r.stderr)}`, { status: 502 });
+  if (r.code !== 0) throw new SlipwayError('git.failed', `${what} failed: ${gitReason(r.stderr)}`, { status: 502 });
   return r.stdout;
 }
 
-const lastLine = (text: string) => text.trim().split('\n').filter(Boolean).at(-1) ?? 'git exited with an error';
+/** git's reason: its first fatal or error line (advice such as "Please make sure…" follows it), else its last line. */
+const gitReason = (text: string) => {
+  const lines = text.trim().split('\n').filter(Boolean);
+  const reason = lines.find((l) => /^(fatal|error): /.test(l))?.replace(/^(fatal|error): /, '') ?? lines.at(-1);
+  return reason ?? 'git exited with an error';
+};
 
 /** Checks, before anything is stored, that the repository answers and has the branch. */
 export async function checkRemote(repo: string, branch: string): Promise<string> {
   const r = await git(['ls-remote', '--heads', repo, `refs/heads/${branch}`], { timeoutMs: 30_000 });
   if (r.code !== 0) {
-    throw new SlipwayError('app.repo_unreachable', `cannot read git repository "${repo}": ${lastLine(r.stderr)}`, {
+    throw new SlipwayError('app.repo_unreachable', `cannot read git repository "${repo}": ${gitReason(r.stderr)}`, {
       hint: 'give a path or URL that `git ls-remote` can read from the server machine',
     });
   }

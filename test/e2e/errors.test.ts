@@ -45,7 +45,7 @@ test('mistakes people make get a clear message, the right exit code, and change 
   // Repositories that cannot be used.
   const missing = await cli('app', 'create', '/nonexistent/repo.git');
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /cannot read git repository/);
+  assert.match(missing.stderr, /cannot read git repository "\/nonexistent\/repo.git": .*does not appear to be a git repository/);
   const repo = exampleRepo(t, 'hello');
   const branch = await cli('app', 'create', repo.path, '--branch', 'release');
   assert.equal(branch.code, 1);

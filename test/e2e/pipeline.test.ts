@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { exampleRepo, type TestRepo } from '../helpers/repo.ts';
@@ -83,6 +83,23 @@ test('pipeline: live logs, failing step details, timeouts, cancel, triggers', { 
   const hook = await fetch(`${s.apiUrl}/api/v1/apps/hello/hooks/git`, { method: 'POST', headers: { authorization: `Bearer ${s.token}` } });
   assert.equal(hook.status, 200, 'the head already has a run: the hook finds it');
   assert.equal((await hook.json()).created, false);
+
+  // A repository that stops answering is reported once, however many polls fail, with git's own
+  // reason; when it is back, polling picks up its new commits again. (The forced run of the
+  // 45-second commit is cancelled first so the next one does not queue behind it.)
+  assert.equal((await s.cli('run', 'cancel', forced.run.id)).code, 0);
+  const pollFailures = async () => {
+    const res = await fetch(`${s.apiUrl}/api/v1/events?app=hello`, { headers: { authorization: `Bearer ${s.token}` } });
+    return ((await res.json()).events as any[]).filter((e) => e.kind === 'app.poll_failed');
+  };
+  renameSync(repo.path, `${repo.path}.away`);
+  const failures = await waitFor(async () => { const f = await pollFailures(); return f.length ? f : undefined; }, 10_000, 'a poll failure event');
+  assert.match(failures[0].message, /cannot read git repository ".*": .*does not appear to be a git repository/);
+  await new Promise((r) => setTimeout(r, 1_000)); // about five more polls at 200 ms
+  assert.equal((await pollFailures()).length, 1, 'the same failure is not reported again');
+  renameSync(`${repo.path}.away`, repo.path);
+  const back = withSteps(repo, ['echo back'], [], 'back');
+  assert.equal((await runFor(s, back)).state, 'succeeded');
 });
 
 test('pipeline: a run interrupted by a control-plane crash runs again after restart, leaving no stray step', { timeout: 120_000 }, async (t) => {
