@@ -10,11 +10,12 @@ import net from 'node:net';
 // reply, and one write and one read go over a pooled keep-alive upstream connection. No routing,
 // no header copying, no measuring; the reply is fixed. It understands only the bench backends'
 // answers (a head with Content-Length, then that many bytes), so it is not a proxy for anything else.
+// floor-net.ts is the same without node:http, to show what node:http itself costs.
 
 const REQUEST = 'GET / HTTP/1.1\r\nhost: bench.prod.localhost\r\nx-forwarded-for: 127.0.0.1\r\nx-forwarded-host: bench.prod.localhost\r\nx-forwarded-proto: http\r\n\r\n';
-const REPLY_FIELDS = ['content-type', 'text/plain', 'content-length', '2', 'x-slipway-release', 'r1'];
+export const REPLY_FIELDS = ['content-type', 'text/plain', 'content-length', '2', 'x-slipway-release', 'r1'];
 
-class Upstream {
+export class Upstream {
   readonly socket: net.Socket;
   private pending = '';
   private done: (() => void) | undefined;
