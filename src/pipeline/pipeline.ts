@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import type { App, Artifact, LogLine, Run } from '../store/types.ts';
 import { executeRun, type RunControl } from './execute.ts';
 import { checkRemote, commitInfo, ensureMirror, fetchRef, git } from './git.ts';
+import { localBranchHead } from './local-ref.ts';
 
 const MAX_PARALLEL_RUNS = 2;
 
@@ -173,9 +174,10 @@ export class Pipeline {
 
   /**
    * Branch heads move → one run per new commit. A repository that stops answering is reported once.
-   * A quiet poll is one `git ls-remote`, and only a moved head is fetched: each process the server
-   * starts stalls its event loop, which the router shares, for about 1 ms per 35 MB of the
-   * server's memory (fork copies its page tables), so polls start as few as they can.
+   * Each process the server starts stalls its event loop, which the router shares, for about 1 ms
+   * per 35 MB of the server's memory (fork copies its page tables), so a quiet poll starts none
+   * for a repository on this machine (its ref files are read) and one `git ls-remote` for any
+   * other; only a head that moved is fetched.
    */
   private async pollAll(): Promise<void> {
     if (this.polling) return;
@@ -183,7 +185,7 @@ export class Pipeline {
     try {
       for (const app of this.d.store.listApps()) {
         try {
-          const remote = await checkRemote(app.repo, app.branch);
+          const remote = (await localBranchHead(app.repo, app.branch)) ?? (await checkRemote(app.repo, app.branch));
           if (remote === app.lastSeenCommit) { this.pollErrors.delete(app.name); continue; }
           const head = await fetchRef(this.mirrorOf(app.name), app.branch);
           this.pollErrors.delete(app.name);
