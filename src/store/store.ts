@@ -1,3 +1,4 @@
+import type { StatementSync } from 'node:sqlite';
 import { openDb, transaction, type Db, type Row } from './db.ts';
 import { fromRow, setClause, toSql } from './rows.ts';
 import type {
@@ -17,9 +18,20 @@ const ENVIRONMENT = { bool: ['auto_paused'] };
  */
 export class Store {
   readonly db: Db;
+  /** Compiled statements by SQL text: compiling costs more than running most of these queries. */
+  private readonly statements = new Map<string, StatementSync>();
 
   constructor(file: string) {
     this.db = openDb(file);
+  }
+
+  private prepare(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   close(): void {
@@ -31,15 +43,15 @@ export class Store {
   }
 
   private all<T>(sql: string, params: (string | number | null)[], opts?: Parameters<typeof fromRow>[1]): T[] {
-    return (this.db.prepare(sql).all(...params) as Row[]).map((r) => fromRow<T>(r, opts)!);
+    return (this.prepare(sql).all(...params) as Row[]).map((r) => fromRow<T>(r, opts)!);
   }
 
   private one<T>(sql: string, params: (string | number | null)[], opts?: Parameters<typeof fromRow>[1]): T | undefined {
-    return fromRow<T>(this.db.prepare(sql).get(...params) as Row | undefined, opts);
+    return fromRow<T>(this.prepare(sql).get(...params) as Row | undefined, opts);
   }
 
   private run(sql: string, ...params: (string | number | null)[]): void {
-    this.db.prepare(sql).run(...params);
+    this.prepare(sql).run(...params);
   }
 
   // ── apps ──
@@ -57,7 +69,7 @@ export class Store {
   }
   nextRunNumber(app: string): number {
     this.run('UPDATE apps SET run_counter = run_counter + 1 WHERE name = ?', app);
-    return (this.db.prepare('SELECT run_counter FROM apps WHERE name = ?').get(app) as { run_counter: number }).run_counter;
+    return (this.prepare('SELECT run_counter FROM apps WHERE name = ?').get(app) as { run_counter: number }).run_counter;
   }
 
   // ── runs ──
@@ -95,7 +107,7 @@ export class Store {
 
   // ── run steps and their output ──
   insertSteps(steps: RunStep[]): void {
-    const stmt = this.db.prepare('INSERT INTO run_steps (run_id, idx, name, phase, command, state) VALUES (?, ?, ?, ?, ?, ?)');
+    const stmt = this.prepare('INSERT INTO run_steps (run_id, idx, name, phase, command, state) VALUES (?, ?, ?, ?, ?, ?)');
     for (const s of steps) stmt.run(s.runId, s.idx, s.name, s.phase, s.command, s.state);
   }
   updateStep(runId: string, idx: number, patch: Partial<RunStep>): void {
@@ -106,7 +118,7 @@ export class Store {
     return this.all<RunStep>('SELECT * FROM run_steps WHERE run_id = ? ORDER BY idx', [runId]);
   }
   appendLog(runId: string, lines: LogLine[]): void {
-    const stmt = this.db.prepare('INSERT INTO run_log (run_id, seq, step, ts, stream, line) VALUES (?, ?, ?, ?, ?, ?)');
+    const stmt = this.prepare('INSERT INTO run_log (run_id, seq, step, ts, stream, line) VALUES (?, ?, ?, ?, ?, ?)');
     this.tx(() => { for (const l of lines) stmt.run(runId, l.seq, l.step, l.ts, l.stream, l.line); });
   }
   readLog(runId: string, afterSeq = -1, step?: number): LogLine[] {
@@ -137,15 +149,15 @@ export class Store {
   }
   /** Whether a deployment of this artifact ever committed in the environment. */
   committedWithArtifact(app: string, env: string, digest: string): boolean {
-    return this.db.prepare(`SELECT 1 FROM deployments d JOIN releases r ON r.id = d.to_release
+    return this.prepare(`SELECT 1 FROM deployments d JOIN releases r ON r.id = d.to_release
       WHERE d.app = ? AND d.env = ? AND d.state = 'committed' AND r.artifact = ? LIMIT 1`).get(app, env, digest) !== undefined;
   }
   /** Whether an artifact ever became a release or waited at a gate. */
   artifactWasPromoted(digest: string): boolean {
-    return this.db.prepare('SELECT 1 FROM releases WHERE artifact = ? UNION ALL SELECT 1 FROM gates WHERE artifact = ? LIMIT 1').get(digest, digest) !== undefined;
+    return this.prepare('SELECT 1 FROM releases WHERE artifact = ? UNION ALL SELECT 1 FROM gates WHERE artifact = ? LIMIT 1').get(digest, digest) !== undefined;
   }
   countReleases(app: string, env: string): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM releases WHERE app = ? AND env = ?').get(app, env) as { n: number }).n;
+    return (this.prepare('SELECT count(*) AS n FROM releases WHERE app = ? AND env = ?').get(app, env) as { n: number }).n;
   }
 
   // ── environments and gates ──
@@ -200,7 +212,7 @@ export class Store {
     return this.one<Deployment>("SELECT * FROM deployments WHERE app = ? AND env = ? AND state IN ('progressing', 'paused', 'probation', 'rolling_back') ORDER BY number LIMIT 1", [app, env], DEPLOYMENT);
   }
   nextDeploymentNumber(app: string, env: string): number {
-    return (this.db.prepare('SELECT coalesce(max(number), 0) + 1 AS n FROM deployments WHERE app = ? AND env = ?').get(app, env) as { n: number }).n;
+    return (this.prepare('SELECT coalesce(max(number), 0) + 1 AS n FROM deployments WHERE app = ? AND env = ?').get(app, env) as { n: number }).n;
   }
 
   // ── instances ──
@@ -236,17 +248,17 @@ export class Store {
   // ── figures for metrics ──
   /** Deployments per (app, env, strategy, state) with their summed duration, for the metrics collector. */
   deploymentFigures(): { app: string; env: string; strategy: string; state: string; count: number; seconds: number }[] {
-    return this.db.prepare(`SELECT app, env, json_extract(strategy, '$.kind') AS strategy, state, count(*) AS count,
+    return this.prepare(`SELECT app, env, json_extract(strategy, '$.kind') AS strategy, state, count(*) AS count,
       coalesce(sum((finished_at - started_at) / 1000.0), 0) AS seconds FROM deployments GROUP BY app, env, strategy, state`).all() as never;
   }
   runFigures(): { app: string; state: string; count: number; seconds: number; lastSuccess: number | null }[] {
-    return this.db.prepare(`SELECT app, state, count(*) AS count, coalesce(sum((finished_at - started_at) / 1000.0), 0) AS seconds,
+    return this.prepare(`SELECT app, state, count(*) AS count, coalesce(sum((finished_at - started_at) / 1000.0), 0) AS seconds,
       max(CASE WHEN state = 'succeeded' THEN finished_at END) AS lastSuccess FROM runs GROUP BY app, state`).all() as never;
   }
 
   // ── operation events ──
   recordEvent(e: Omit<OpEvent, 'seq'>): number {
-    const result = this.db.prepare('INSERT INTO events (ts, app, env, deployment, instance, kind, actor, before, after, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    const result = this.prepare('INSERT INTO events (ts, app, env, deployment, instance, kind, actor, before, after, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(e.ts, e.app, e.env, e.deployment, e.instance, e.kind, e.actor, toSql(e.before), toSql(e.after), e.message);
     return Number(result.lastInsertRowid);
   }
