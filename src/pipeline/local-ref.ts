@@ -12,16 +12,36 @@ import { fileURLToPath } from 'node:url';
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/; // SHA-1, or SHA-256 repositories
 
 export async function localBranchHead(repo: string, branch: string): Promise<string | undefined> {
-  const root = repo.startsWith('file://') ? fileURLToPath(repo) : repo;
-  if (!path.isAbsolute(root) || branch.split('/').some((part) => part === '' || part === '.' || part === '..')) return undefined;
+  const root = localPath(repo);
+  if (root === undefined || branch.split('/').some((part) => part === '' || part === '.' || part === '..')) return undefined;
   const gitDir = await gitDirOf(root);
   if (!gitDir || (await isDir(path.join(gitDir, 'reftable')))) return undefined;
-  const loose = await readFile(path.join(gitDir, 'refs', 'heads', branch), 'utf8').catch(() => undefined);
-  if (loose !== undefined) return sha(loose.trim());
+  // As git does: a missing loose ref sends it to packed-refs, any other failure is no answer.
+  const loose = await readFile(path.join(gitDir, 'refs', 'heads', branch), 'utf8').then(
+    (text) => ({ text }),
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' || err.code === 'ENOTDIR' ? { text: undefined } : undefined),
+  );
+  if (!loose) return undefined;
+  if (loose.text !== undefined) return sha(loose.text.trim());
   const packed = await readFile(path.join(gitDir, 'packed-refs'), 'utf8').catch(() => '');
   const suffix = ` refs/heads/${branch}`;
   const line = packed.split('\n').find((l) => l.endsWith(suffix) && !l.startsWith('#') && !l.startsWith('^'));
   return line === undefined ? undefined : sha(line.slice(0, -suffix.length));
+}
+
+/**
+ * An absolute path, or a file:// URL without a host, query or fragment (git reads those
+ * differently from Node's URL rules: it ignores a host and keeps `#` and `?` in the path).
+ */
+function localPath(repo: string): string | undefined {
+  if (!repo.startsWith('file://')) return path.isAbsolute(repo) ? repo : undefined;
+  const url = URL.parse(repo);
+  if (!url || url.host || url.search || url.hash) return undefined;
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return undefined; // e.g. an encoded slash
+  }
 }
 
 /** `<root>/.git` when it is a directory, `<root>` when it is a bare repository, else undefined. */

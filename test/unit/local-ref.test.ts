@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -63,7 +63,20 @@ test('local refs: everything else is left to git (undefined)', async (t) => {
   assert.equal(await localBranchHead('https://example.test/repo.git', 'main'), undefined);
   assert.equal(await localBranchHead('git@example.test:team/repo.git', 'main'), undefined);
   assert.equal(await localBranchHead('relative/path', 'main'), undefined);
+  // file:// URLs git reads differently from Node (a host is ignored, `#` and `?` belong to the
+  // path, an encoded slash is a character): git answers those.
+  assert.equal(await localBranchHead(`file://otherhost${dir}`, 'main'), undefined);
+  assert.equal(await localBranchHead(`${pathToFileURL(dir).href}#main`, 'main'), undefined);
+  assert.equal(await localBranchHead(`${pathToFileURL(dir).href}?x=1`, 'main'), undefined);
+  assert.equal(await localBranchHead(`${pathToFileURL(dir).href}%2Fsub`, 'main'), undefined);
   assert.equal(await localBranchHead(path.join(dir, 'nowhere'), 'main'), undefined);
+
+  assert.equal(await localBranchHead(dir, 'feature'), undefined, 'refs/heads/feature is a directory (of feature/x)');
+  // A loose ref that exists but cannot be read is no answer; only a missing one means packed-refs.
+  git(dir, 'pack-refs', '--all');
+  symlinkSync('main', path.join(dir, '.git', 'refs', 'heads', 'main')); // a link to itself: ELOOP
+  assert.equal(await localBranchHead(dir, 'main'), undefined, 'not the packed value behind an unreadable loose ref');
+  rmSync(path.join(dir, '.git', 'refs', 'heads', 'main'));
 
   const tree = scratch(t);
   git(dir, 'worktree', 'add', '--quiet', path.join(tree, 'wt'), 'feature/x');
