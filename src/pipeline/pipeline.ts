@@ -38,6 +38,8 @@ export class Pipeline {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly pollErrors = new Map<string, string>();
+  /** The last fetch into each app's mirror: fetches queue behind it (see fetch()). */
+  private readonly fetches = new Map<string, Promise<string>>();
 
   constructor(deps: PipelineDeps) {
     this.d = deps;
@@ -87,7 +89,7 @@ export class Pipeline {
       this.d.store.syncEnvironments(spec.app, spec.environments.map((e) => e.name));
       this.d.store.setLastSeenCommit(spec.app, head);
       this.d.events.record({ kind: 'app.created', app: spec.app, actor, after: { repo, branch } });
-      const run = await this.enqueue(spec.app, head, 'create');
+      const { run } = await this.enqueue(spec.app, head, 'create', false);
       return { app: { ...app, lastSeenCommit: head }, run };
     } finally {
       rmSync(tmp, { recursive: true, force: true });
@@ -97,11 +99,9 @@ export class Pipeline {
   /** `slipway trigger` and the git hook: fetch `ref` (default: the app's branch) and queue its commit. */
   async trigger(appName: string, ref: string | undefined, trigger: string, force: boolean): Promise<{ run: Run; created: boolean }> {
     const app = this.requireApp(appName);
-    const commit = await fetchRef(this.mirrorOf(app.name), ref ?? app.branch);
+    const commit = await this.fetch(app.name, ref ?? app.branch);
     if (!ref || ref === app.branch) this.d.store.setLastSeenCommit(app.name, commit);
-    const existing = this.d.store.findRunForCommit(app.name, commit);
-    if (existing && !force) return { run: existing, created: false };
-    return { run: await this.enqueue(app.name, commit, trigger), created: true };
+    return this.enqueue(app.name, commit, trigger, !force);
   }
 
   cancel(runId: string, actor: string): Run {
@@ -125,9 +125,32 @@ export class Pipeline {
     return app;
   }
 
-  private async enqueue(app: string, commit: string, trigger: string): Promise<Run> {
+  /**
+   * Fetches into an app's mirror one at a time: two git fetches updating the same branch at once
+   * make one fail ("cannot lock ref"), and hooks, triggers and the poll can all arrive together.
+   */
+  private fetch(app: string, ref: string): Promise<string> {
+    const previous = this.fetches.get(app);
+    const next = (previous ? previous.catch(() => '') : Promise.resolve('')).then(() => fetchRef(this.mirrorOf(app), ref));
+    this.fetches.set(app, next);
+    const forget = () => { if (this.fetches.get(app) === next) this.fetches.delete(app); };
+    next.then(forget, forget);
+    return next;
+  }
+
+  /**
+   * Queues a run of `commit`; with `once`, not if the commit already has one. That check comes
+   * after the last await, so a poll and a hook (or two hooks) arriving together queue one run.
+   */
+  private async enqueue(app: string, commit: string, trigger: string, once: boolean): Promise<{ run: Run; created: boolean }> {
+    if (once) {
+      const existing = this.d.store.findRunForCommit(app, commit);
+      if (existing) return { run: existing, created: false };
+    }
     const mirror = this.mirrorOf(app);
     const info = await commitInfo(mirror, commit).catch(() => ({ author: null, message: null }));
+    const existing = once ? this.d.store.findRunForCommit(app, commit) : undefined;
+    if (existing) return { run: existing, created: false };
     const number = this.d.store.nextRunNumber(app);
     const run: Run = {
       id: `${app}-${number}`, app, number, commit, branch: this.d.store.getApp(app)!.branch, author: info.author, message: info.message,
@@ -136,7 +159,7 @@ export class Pipeline {
     this.d.store.insertRun(run);
     this.d.events.record({ kind: 'run.queued', app, after: { run: run.id, commit, trigger } });
     this.pump();
-    return run;
+    return { run, created: true };
   }
 
   private pump(): void {
@@ -187,11 +210,11 @@ export class Pipeline {
         try {
           const remote = (await localBranchHead(app.repo, app.branch)) ?? (await checkRemote(app.repo, app.branch));
           if (remote === app.lastSeenCommit) { this.pollErrors.delete(app.name); continue; }
-          const head = await fetchRef(this.mirrorOf(app.name), app.branch);
+          const head = await this.fetch(app.name, app.branch);
           this.pollErrors.delete(app.name);
           if (head === app.lastSeenCommit) continue;
           this.d.store.setLastSeenCommit(app.name, head);
-          if (!this.d.store.findRunForCommit(app.name, head)) await this.enqueue(app.name, head, 'poll');
+          await this.enqueue(app.name, head, 'poll', true);
         } catch (err) {
           const message = (err as Error).message;
           if (this.pollErrors.get(app.name) !== message) {

@@ -83,11 +83,20 @@ test('pipeline: live logs, failing step details, timeouts, cancel, triggers', { 
   const hook = await fetch(`${s.apiUrl}/api/v1/apps/hello/hooks/git`, { method: 'POST', headers: { authorization: `Bearer ${s.token}` } });
   assert.equal(hook.status, 200, 'the head already has a run: the hook finds it');
   assert.equal((await hook.json()).created, false);
+  // The forced run of the 45-second commit goes, so later runs do not queue behind it.
+  assert.equal((await s.cli('run', 'cancel', forced.run.id)).code, 0);
+
+  // Hooks arriving together (and the poll racing them) queue one run for a new commit, and none
+  // fails: fetches into the app's mirror take turns.
+  const concurrent = withSteps(repo, ['echo concurrent'], [], 'concurrent');
+  const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(`${s.apiUrl}/api/v1/apps/hello/hooks/git`, { method: 'POST', headers: { authorization: `Bearer ${s.token}` } }).then((r) => r.json())));
+  assert.ok(answers.filter((a) => a.created).length <= 1, 'at most one hook created the run');
+  assert.equal(new Set(answers.map((a) => a.run.id)).size, 1, 'every hook was answered with the same run');
+  await runFor(s, concurrent);
+  assert.equal((await s.json('runs', 'hello')).filter((r: any) => r.commit === concurrent).length, 1, 'one run for the commit');
 
   // A repository that stops answering is reported once, however many polls fail, with git's own
-  // reason; when it is back, polling picks up its new commits again. (The forced run of the
-  // 45-second commit is cancelled first so the next one does not queue behind it.)
-  assert.equal((await s.cli('run', 'cancel', forced.run.id)).code, 0);
+  // reason; when it is back, polling picks up its new commits again.
   const pollFailures = async () => {
     const res = await fetch(`${s.apiUrl}/api/v1/events?app=hello`, { headers: { authorization: `Bearer ${s.token}` } });
     return ((await res.json()).events as any[]).filter((e) => e.kind === 'app.poll_failed');
