@@ -16,7 +16,10 @@ const KILL_AFTER_MS = 5_000;
 
 /**
  * Runs one pipeline step as `sh -c` in its own process group, so a timeout or a cancel takes
- * the whole tree down (npm scripts love to fork). Output arrives line by line.
+ * the whole tree down (npm scripts love to fork). When the shell exits, whatever it left running
+ * in the background is stopped too, as CI runners do: a stray dev server would otherwise outlive
+ * its workspace, or hold the output pipes open until the step times out. Output arrives line by
+ * line.
  */
 export function runStep(command: string, opts: {
   cwd: string;
@@ -42,18 +45,32 @@ export function runStep(command: string, opts: {
     });
     child[stream].on('end', () => { if (partial) opts.onLine(stream, partial); partial = ''; });
   }
+  let leftovers: NodeJS.Timeout | undefined;
+  child.once('exit', () => {
+    clearTimeout(timer);
+    signalGroup(child.pid, 'SIGTERM');
+    leftovers = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_AFTER_MS).unref();
+  });
   const done = new Promise<StepOutcome>((resolve) => {
     child.once('error', (err) => {
       clearTimeout(timer);
       opts.onLine('stderr', `could not start the step: ${err.message}`);
       resolve({ code: 127, signal: null, timedOut, cancelled });
     });
+    // After the output pipes close too: every line is in.
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      // A leftover that ignored SIGTERM and let go of the pipes still gets its SIGKILL.
+      if (!groupAlive(child.pid)) clearTimeout(leftovers);
       resolve({ code, signal, timedOut, cancelled });
     });
   });
   return { done, cancel: () => { cancelled = true; kill(); } };
+}
+
+function groupAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try { process.kill(-pid, 0); return true; } catch { return false; }
 }
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
