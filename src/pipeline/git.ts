@@ -3,21 +3,35 @@ import { SlipwayError } from '../core/errors.ts';
 
 export interface GitResult { code: number; stdout: string; stderr: string }
 
-/** Runs git with no prompts (a missing credential must fail, not hang the server). */
+/**
+ * Runs git with no prompts (a missing credential must fail, not hang the server). git runs in a
+ * process group of its own, and a timeout ends the whole group: a remote helper
+ * (git-remote-http, ssh) that hangs on a silent server holds git's output open after git itself
+ * is gone, and the caller, a poll, would wait for it forever.
+ */
 export function git(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: opts.cwd,
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? 120_000,
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+    }, opts.timeoutMs ?? 120_000);
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.once('error', (err) => { clearTimeout(timer); reject(err); });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) stderr += `\nfatal: no answer within ${(opts.timeoutMs ?? 120_000) / 1000}s`;
+      resolve({ code: timedOut ? 1 : code ?? 1, stdout, stderr });
+    });
   });
 }
 

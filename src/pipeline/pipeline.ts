@@ -36,7 +36,8 @@ export class Pipeline {
   private readonly active = new Map<string, { runId: string; handle: RunControl; done?: Promise<void> }>();
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
-  private polling = false;
+  /** Apps with a poll under way: the next poll of each waits for its own previous one only. */
+  private readonly polling = new Set<string>();
   private readonly pollErrors = new Map<string, string>();
   /** The last fetch into each app's mirror: fetches queue behind it (see fetch()). */
   private readonly fetches = new Map<string, Promise<string>>();
@@ -59,7 +60,7 @@ export class Pipeline {
       this.d.events.record({ kind: 'run.requeued', app: run.app, message: `run ${run.id} was interrupted by a restart and runs again` });
     }
     this.pump();
-    this.pollTimer = setInterval(() => void this.pollAll(), this.d.pollIntervalMs);
+    this.pollTimer = setInterval(() => this.pollAll(), this.d.pollIntervalMs);
     this.pollTimer.unref();
   }
 
@@ -202,30 +203,31 @@ export class Pipeline {
    * for a repository on this machine (its ref files are read) and one `git ls-remote` for any
    * other; only a head that moved is fetched.
    */
-  private async pollAll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
+  private pollAll(): void {
+    // Side by side: a remote that is slow to answer (up to git's timeout) delays no other app.
+    for (const app of this.d.store.listApps()) {
+      if (this.stopped || this.polling.has(app.name)) continue;
+      this.polling.add(app.name);
+      void this.poll(app).finally(() => this.polling.delete(app.name));
+    }
+  }
+
+  private async poll(app: App): Promise<void> {
     try {
-      for (const app of this.d.store.listApps()) {
-        try {
-          const remote = (await localBranchHead(app.repo, app.branch)) ?? (await checkRemote(app.repo, app.branch));
-          if (remote === app.lastSeenCommit) { this.pollErrors.delete(app.name); continue; }
-          const head = await this.fetch(app.name, app.branch);
-          this.pollErrors.delete(app.name);
-          if (head === app.lastSeenCommit) continue;
-          this.d.store.setLastSeenCommit(app.name, head);
-          await this.enqueue(app.name, head, 'poll', true);
-        } catch (err) {
-          const message = (err as Error).message;
-          if (this.pollErrors.get(app.name) !== message) {
-            this.pollErrors.set(app.name, message);
-            this.d.events.record({ kind: 'app.poll_failed', app: app.name, message });
-            console.error(`slipway: polling ${app.name} failed: ${message}`);
-          }
-        }
+      const remote = (await localBranchHead(app.repo, app.branch)) ?? (await checkRemote(app.repo, app.branch));
+      if (remote === app.lastSeenCommit) { this.pollErrors.delete(app.name); return; }
+      const head = await this.fetch(app.name, app.branch);
+      this.pollErrors.delete(app.name);
+      if (head === app.lastSeenCommit) return;
+      this.d.store.setLastSeenCommit(app.name, head);
+      await this.enqueue(app.name, head, 'poll', true);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (this.pollErrors.get(app.name) !== message) {
+        this.pollErrors.set(app.name, message);
+        this.d.events.record({ kind: 'app.poll_failed', app: app.name, message });
+        console.error(`slipway: polling ${app.name} failed: ${message}`);
       }
-    } finally {
-      this.polling = false;
     }
   }
 }
