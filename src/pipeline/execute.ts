@@ -54,6 +54,11 @@ export async function executeRun(deps: ExecuteDeps, run: Run, handle: RunControl
     store.updateStep(run.id, idx, { state: ok ? 'succeeded' : 'failed', finishedAt: clock.now(), ...extra });
     if (!ok) throw new RunFailed(extra.error ?? `step "${steps[idx].name}" failed`);
   };
+  /** A cancel or a shutdown takes effect between any two steps, not only before commands. */
+  const goOn = () => {
+    if (handle.cancelled) throw new RunFailed('cancelled');
+    if (handle.shutdown) throw new RunFailed('the control plane is stopping');
+  };
 
   store.updateRun(run.id, { state: 'running', startedAt: clock.now() });
   rmSync(ws, { recursive: true, force: true });
@@ -71,6 +76,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, handle: RunControl
       end(0, false, { error: (err as Error).message });
     }
 
+    goOn();
     begin(1);
     const spec = readSpec(ws, run.app, (line) => log(1, 'system', line));
     if (!spec) end(1, false, { error: 'slipway.yaml is invalid' });
@@ -83,7 +89,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, handle: RunControl
     const env = stepEnv(run, deps.dataDir);
     for (const [n, [step]] of commands.entries()) {
       const idx = firstCommand + n;
-      if (handle.cancelled) throw new RunFailed('cancelled');
+      goOn();
       begin(idx);
       const proc = runStep(step.run, { cwd: ws, env, timeoutMs: step.timeoutMs, onLine: (stream, line) => log(idx, stream, line) });
       handle.current = proc;
@@ -97,11 +103,15 @@ export async function executeRun(deps: ExecuteDeps, run: Run, handle: RunControl
     }
 
     const artifactIdx = steps.length - 1;
+    goOn();
     begin(artifactIdx);
     const artifact = await pack(deps, run, spec!, ws, (line) => log(artifactIdx, 'system', line)).catch((err: Error) => {
       log(artifactIdx, 'system', err.message);
       end(artifactIdx, false, { error: err.message });
     });
+    // Cancelled while packing: the bundle stays in the store (content-addressed, harmless), but
+    // the run does not succeed, so nothing deploys it.
+    goOn();
     end(artifactIdx, true);
     store.updateRun(run.id, { state: 'succeeded', artifact: artifact!.digest, finishedAt: clock.now() });
     return artifact!;
