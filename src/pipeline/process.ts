@@ -13,6 +13,8 @@ export interface StepProcess {
 }
 
 const KILL_AFTER_MS = 5_000;
+/** Characters per stored output line; longer lines continue on the next. */
+export const MAX_LINE = 16 * 1024;
 
 /**
  * Runs one pipeline step as `sh -c` in its own process group, so a timeout or a cancel takes
@@ -36,14 +38,29 @@ export function runStep(command: string, opts: {
   };
   const timer = setTimeout(() => { timedOut = true; kill(); }, opts.timeoutMs);
   for (const stream of ['stdout', 'stderr'] as const) {
+    // Only each new chunk is searched, and a line longer than MAX_LINE is cut: a step printing
+    // megabytes without a newline must not cost quadratic time or unbounded memory.
     let partial = '';
+    const emit = (line: string) => {
+      const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+      for (let at = 0; at < text.length || at === 0; at += MAX_LINE) opts.onLine(stream, text.slice(at, at + MAX_LINE));
+    };
     child[stream].setEncoding('utf8');
     child[stream].on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) opts.onLine(stream, line.replace(/\r$/, ''));
+      let start = 0;
+      for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
+        emit(partial + chunk.slice(start, nl));
+        partial = '';
+        start = nl + 1;
+      }
+      partial += chunk.slice(start);
+      if (partial.length > MAX_LINE) {
+        const whole = partial.length - (partial.length % MAX_LINE);
+        emit(partial.slice(0, whole));
+        partial = partial.slice(whole);
+      }
     });
-    child[stream].on('end', () => { if (partial) opts.onLine(stream, partial); partial = ''; });
+    child[stream].on('end', () => { if (partial) emit(partial); partial = ''; });
   }
   let leftovers: NodeJS.Timeout | undefined;
   child.once('exit', () => {

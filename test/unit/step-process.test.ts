@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { runStep } from '../../src/pipeline/process.ts';
+import { MAX_LINE, runStep } from '../../src/pipeline/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // Real `sh -c` steps. A marker in each command's arguments finds its processes in /proc.
@@ -46,4 +46,14 @@ test('step: one that ignores SIGTERM in the background still goes, by SIGKILL', 
   const s = step(t, `(trap '' TERM; exec sleep ${stubborn}) >/dev/null 2>&1 & echo started`);
   assert.equal((await s.proc.done).code, 0);
   await waitFor(() => processesWith(stubborn).length === 0, 15_000, 'the stubborn sleep to be killed');
+});
+
+test('step: output arrives line by line; a line longer than MAX_LINE continues on the next', async (t) => {
+  const s = step(t, `printf 'one\\r\\ntwo\\n'; head -c 100000 /dev/zero | tr '\\0' x; printf '\\nlast'`);
+  assert.equal((await s.proc.done).code, 0);
+  assert.deepEqual(s.lines.slice(0, 2), ['one', 'two']);
+  const long = s.lines.slice(2, -1);
+  assert.ok(long.every((l) => l.length <= MAX_LINE), 'every piece within MAX_LINE');
+  assert.equal(long.join(''), 'x'.repeat(100_000), 'nothing lost or added');
+  assert.equal(s.lines.at(-1), 'last', 'an unterminated last line still arrives');
 });
