@@ -75,19 +75,37 @@ export async function ensureMirror(repo: string, mirror: string): Promise<void> 
   await mustGit(['--git-dir', mirror, 'remote', 'add', 'origin', repo], 'git remote add');
 }
 
-/** Fetches `ref` (a branch name or commit) and returns the full commit sha it points to. */
-export async function fetchRef(mirror: string, ref: string): Promise<string> {
-  const isSha = /^[0-9a-f]{7,40}$/.test(ref);
-  if (!isSha) {
-    await mustGit(['--git-dir', mirror, 'fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${ref}:refs/heads/${ref}`], `git fetch ${ref}`);
-    return (await mustGit(['--git-dir', mirror, 'rev-parse', `refs/heads/${ref}^{commit}`], 'git rev-parse')).trim();
+/** What a ref named by a user resolved to: the commit, and the branch when it named one. */
+export interface Resolved { commit: string; branch: string | undefined }
+
+/**
+ * Fetches `ref` into the mirror: a branch (`main`, `refs/heads/main`), a tag (`v1.2`,
+ * `refs/tags/v1.2`) or a commit (7–40 hex digits), tried in that order.
+ */
+export async function fetchRef(mirror: string, ref: string): Promise<Resolved> {
+  const unknown = () => new SlipwayError('git.unknown_ref', `"${ref}" is not a branch, tag or commit of the repository`, {
+    status: 404, hint: 'give a branch name, a tag or a commit sha that the repository has',
+  });
+  if (!/^[0-9a-f]{7,40}$/.test(ref)) {
+    for (const [prefix, kind] of [['refs/heads/', 'branch'], ['refs/tags/', 'tag']] as const) {
+      const name = ref.startsWith(prefix) ? ref.slice(prefix.length) : ref;
+      if (ref.startsWith('refs/') && !ref.startsWith(prefix)) continue;
+      const fetched = await git(['--git-dir', mirror, 'fetch', '--quiet', '--no-tags', 'origin', `+${prefix}${name}:${prefix}${name}`]);
+      if (fetched.code !== 0) {
+        if (/couldn't find remote ref/.test(fetched.stderr)) continue;
+        throw new SlipwayError('git.failed', `git fetch ${ref} failed: ${gitReason(fetched.stderr)}`, { status: 502 });
+      }
+      const commit = (await mustGit(['--git-dir', mirror, 'rev-parse', `${prefix}${name}^{commit}`], 'git rev-parse')).trim();
+      return { commit, branch: kind === 'branch' ? name : undefined };
+    }
+    throw unknown();
   }
   const local = await git(['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-  if (local.code === 0) return local.stdout.trim();
+  if (local.code === 0) return { commit: local.stdout.trim(), branch: undefined };
   await mustGit(['--git-dir', mirror, 'fetch', '--quiet', '--no-tags', 'origin', '+refs/heads/*:refs/heads/*'], 'git fetch');
   const again = await git(['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-  if (again.code !== 0) throw new SlipwayError('git.unknown_ref', `"${ref}" is neither a branch nor a commit of the repository`, { status: 404 });
-  return again.stdout.trim();
+  if (again.code !== 0) throw unknown();
+  return { commit: again.stdout.trim(), branch: undefined };
 }
 
 export async function commitInfo(mirror: string, commit: string): Promise<{ author: string; message: string }> {

@@ -9,7 +9,7 @@ import { parseSpec } from '../spec/parse.ts';
 import type { Store } from '../store/store.ts';
 import type { App, Artifact, LogLine, Run } from '../store/types.ts';
 import { executeRun, type RunControl } from './execute.ts';
-import { checkRemote, commitInfo, ensureMirror, fetchRef, git } from './git.ts';
+import { checkRemote, commitInfo, ensureMirror, fetchRef, git, type Resolved } from './git.ts';
 import { localBranchHead } from './local-ref.ts';
 
 const MAX_PARALLEL_RUNS = 2;
@@ -40,7 +40,7 @@ export class Pipeline {
   private readonly polling = new Set<string>();
   private readonly pollErrors = new Map<string, string>();
   /** The last fetch into each app's mirror: fetches queue behind it (see fetch()). */
-  private readonly fetches = new Map<string, Promise<string>>();
+  private readonly fetches = new Map<string, Promise<Resolved>>();
 
   constructor(deps: PipelineDeps) {
     this.d = deps;
@@ -100,9 +100,10 @@ export class Pipeline {
   /** `slipway trigger` and the git hook: fetch `ref` (default: the app's branch) and queue its commit. */
   async trigger(appName: string, ref: string | undefined, trigger: string, force: boolean): Promise<{ run: Run; created: boolean }> {
     const app = this.requireApp(appName);
-    const commit = await this.fetch(app.name, ref ?? app.branch);
-    if (!ref || ref === app.branch) this.d.store.setLastSeenCommit(app.name, commit);
-    return this.enqueue(app.name, commit, trigger, !force);
+    const { commit, branch } = await this.fetch(app.name, ref ?? app.branch);
+    if (branch === app.branch) this.d.store.setLastSeenCommit(app.name, commit);
+    // A tag or a bare commit is recorded as a run of the app's own branch.
+    return this.enqueue(app.name, commit, trigger, !force, branch ?? app.branch);
   }
 
   cancel(runId: string, actor: string): Run {
@@ -130,9 +131,9 @@ export class Pipeline {
    * Fetches into an app's mirror one at a time: two git fetches updating the same branch at once
    * make one fail ("cannot lock ref"), and hooks, triggers and the poll can all arrive together.
    */
-  private fetch(app: string, ref: string): Promise<string> {
+  private fetch(app: string, ref: string): Promise<Resolved> {
     const previous = this.fetches.get(app);
-    const next = (previous ? previous.catch(() => '') : Promise.resolve('')).then(() => fetchRef(this.mirrorOf(app), ref));
+    const next = (previous ? previous.catch(() => undefined) : Promise.resolve()).then(() => fetchRef(this.mirrorOf(app), ref));
     this.fetches.set(app, next);
     const forget = () => { if (this.fetches.get(app) === next) this.fetches.delete(app); };
     next.then(forget, forget);
@@ -143,7 +144,7 @@ export class Pipeline {
    * Queues a run of `commit`; with `once`, not if the commit already has one. That check comes
    * after the last await, so a poll and a hook (or two hooks) arriving together queue one run.
    */
-  private async enqueue(app: string, commit: string, trigger: string, once: boolean): Promise<{ run: Run; created: boolean }> {
+  private async enqueue(app: string, commit: string, trigger: string, once: boolean, branch?: string): Promise<{ run: Run; created: boolean }> {
     if (once) {
       const existing = this.d.store.findRunForCommit(app, commit);
       if (existing) return { run: existing, created: false };
@@ -154,7 +155,7 @@ export class Pipeline {
     if (existing) return { run: existing, created: false };
     const number = this.d.store.nextRunNumber(app);
     const run: Run = {
-      id: `${app}-${number}`, app, number, commit, branch: this.d.store.getApp(app)!.branch, author: info.author, message: info.message,
+      id: `${app}-${number}`, app, number, commit, branch: branch ?? this.d.store.getApp(app)!.branch, author: info.author, message: info.message,
       trigger, state: 'queued', error: null, artifact: null, queuedAt: this.d.clock.now(), startedAt: null, finishedAt: null,
     };
     this.d.store.insertRun(run);
@@ -216,7 +217,7 @@ export class Pipeline {
     try {
       const remote = (await localBranchHead(app.repo, app.branch)) ?? (await checkRemote(app.repo, app.branch));
       if (remote === app.lastSeenCommit) { this.pollErrors.delete(app.name); return; }
-      const head = await this.fetch(app.name, app.branch);
+      const { commit: head } = await this.fetch(app.name, app.branch);
       this.pollErrors.delete(app.name);
       if (head === app.lastSeenCommit) return;
       this.d.store.setLastSeenCommit(app.name, head);

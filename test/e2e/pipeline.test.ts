@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -94,6 +94,21 @@ test('pipeline: live logs, failing step details, timeouts, cancel, triggers', { 
   assert.equal(new Set(answers.map((a) => a.run.id)).size, 1, 'every hook was answered with the same run');
   await runFor(s, concurrent);
   assert.equal((await s.json('runs', 'hello')).filter((r: any) => r.commit === concurrent).length, 1, 'one run for the commit');
+
+  // Refs: another branch is recorded as that branch; a tag and `refs/heads/…` resolve; an unknown
+  // ref is a 404 that says so.
+  const gitIn = (...args: string[]) => execFileSync('git', args, { cwd: repo.path, encoding: 'utf8' });
+  gitIn('branch', 'feature', ticking);
+  gitIn('tag', 'v1.0', failing);
+  const onFeature = await s.json('trigger', 'hello', '--ref', 'feature', '--force');
+  assert.deepEqual([onFeature.run.commit, onFeature.run.branch], [ticking, 'feature']);
+  assert.equal((await s.json('trigger', 'hello', '--ref', 'v1.0')).run.commit, failing);
+  const unknownRef = await s.cli('trigger', 'hello', '--ref', 'no-such-ref');
+  assert.equal(unknownRef.code, 1);
+  assert.match(unknownRef.stderr, /"no-such-ref" is not a branch, tag or commit of the repository/);
+  const fullRef = await fetch(`${s.apiUrl}/api/v1/apps/hello/hooks/git`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ ref: 'refs/heads/main' }) });
+  assert.equal(fullRef.status, 200, 'refs/heads/main is the branch main');
+  await runFor(s, ticking);
 
   // A repository that stops answering is reported once, however many polls fail, with git's own
   // reason; when it is back, polling picks up its new commits again.
