@@ -39,9 +39,16 @@ export async function executeRun(deps: ExecuteDeps, run: Run, handle: RunControl
   const ws = path.join(deps.workRoot, run.id);
   let seq = (store.readLog(run.id).at(-1)?.seq ?? -1) + 1;
   let steps: RunStep[] = [];
+  // Lines are stored in one transaction per event-loop turn, not one each: a step printing
+  // 100,000 lines at once would otherwise hold the loop (which the router shares) for seconds.
+  let unstored: LogLine[] = [];
+  const storeLines = () => {
+    if (unstored.length) store.appendLog(run.id, unstored);
+    unstored = [];
+  };
   const log = (step: number, stream: LogLine['stream'], line: string) => {
     const entry: LogLine = { seq: seq++, step, ts: clock.now(), stream, line };
-    store.appendLog(run.id, [entry]);
+    if (unstored.push(entry) === 1) setImmediate(storeLines);
     deps.publishLog(run.id, entry);
   };
   const addSteps = (more: { name: string; phase: string; command: string | null }[]) => {
@@ -51,6 +58,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, handle: RunControl
   };
   const begin = (idx: number) => store.updateStep(run.id, idx, { state: 'running', startedAt: clock.now() });
   const end = (idx: number, ok: boolean, extra: Partial<RunStep> = {}) => {
+    storeLines(); // a step's lines are in before its outcome
     store.updateStep(run.id, idx, { state: ok ? 'succeeded' : 'failed', finishedAt: clock.now(), ...extra });
     if (!ok) throw new RunFailed(extra.error ?? `step "${steps[idx].name}" failed`);
   };
@@ -116,6 +124,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, handle: RunControl
     store.updateRun(run.id, { state: 'succeeded', artifact: artifact!.digest, finishedAt: clock.now() });
     return artifact!;
   } catch (err) {
+    storeLines();
     if (handle.shutdown) return undefined;
     const message = err instanceof RunFailed ? err.message : `internal error: ${(err as Error).message}`;
     const cancelled = handle.cancelled === true;

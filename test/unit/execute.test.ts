@@ -15,9 +15,10 @@ import { exampleRepo } from '../helpers/repo.ts';
 // a shutdown already asked for before any command step: both used to be read only before
 // commands, so a run with none went on to pack and succeed, and a cancelled run then deployed.
 
-function setUp(t: Parameters<typeof exampleRepo>[0]) {
+function setUp(t: Parameters<typeof exampleRepo>[0], build = '') {
   const repo = exampleRepo(t, 'hello');
-  repo.commit({ 'slipway.yaml': execFileSync('sed', ['-e', '/^build:/,/^artifact:/{/^artifact:/!d}', path.join(repo.path, 'slipway.yaml')], { encoding: 'utf8' }) }, 'no steps');
+  const withoutSteps = execFileSync('sed', ['-e', '/^build:/,/^artifact:/{/^artifact:/!d}', path.join(repo.path, 'slipway.yaml')], { encoding: 'utf8' });
+  repo.commit({ 'slipway.yaml': build ? withoutSteps.replace('artifact:', `build:\n  - ${build}\nartifact:`) : withoutSteps }, 'steps');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-execute-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const mirror = path.join(dataDir, 'mirror.git');
@@ -57,4 +58,13 @@ test('execute: a shutdown between steps leaves the run running, to start over ne
   const { store, run, deps } = setUp(t);
   assert.equal(await executeRun(deps, run, { shutdown: true }), undefined);
   assert.equal(store.getRun(run.id)!.state, 'running');
+});
+
+test('execute: every line of a step that prints many at once is stored, in order', async (t) => {
+  const { store, run, deps } = setUp(t, 'seq 1 20000');
+  assert.ok(await executeRun(deps, run, {}));
+  const step = store.listSteps(run.id).find((s) => s.command === 'seq 1 20000')!;
+  const lines = store.readLog(run.id, -1, step.idx).filter((l) => l.stream === 'stdout').map((l) => l.line);
+  assert.equal(lines.length, 20_000);
+  assert.ok(lines.every((line, i) => line === String(i + 1)));
 });
