@@ -20,8 +20,9 @@ export function createApi(slipway: Slipway, token: string): Hono<ApiEnv> {
   });
   api.notFound((c) => c.json({ error: { code: 'route.not_found', message: `no API route ${c.req.method} ${c.req.path}`, hint: 'API routes live under /api/v1' } }, 404));
   api.get('/healthz', (c) => c.json({ ok: true }));
-  api.use('/api/*', bearerAuth(token));
-  api.use('/metrics', bearerAuth(token));
+  // Everything but the health check needs the token, unknown paths too: a 404 would tell an
+  // unauthenticated caller which routes exist.
+  api.use('*', bearerAuth(token));
   for (const register of MODULES) register(api, slipway);
   return api;
 }

@@ -1,4 +1,5 @@
 import { createParser } from 'eventsource-parser';
+import { isUsageError } from '../core/errors.ts';
 
 /** A failure the CLI reports and exits on: 1 for failures, 2 for usage errors. */
 export class CliError extends Error {
@@ -37,8 +38,10 @@ export class Client {
       throw new CliError(`cannot reach Slipway at ${this.url} (${cause})`, { hint: 'is `slipway server` running? SLIPWAY_URL points at its API' });
     }
     if (!res.ok) {
-      const payload = await res.json().catch(() => undefined) as { error?: { message?: string; hint?: string } } | undefined;
-      throw new CliError(payload?.error?.message ?? `HTTP ${res.status} from ${method} ${path}`, { hint: payload?.error?.hint });
+      const payload = await res.json().catch(() => undefined) as { error?: { code?: string; message?: string; hint?: string } } | undefined;
+      throw new CliError(payload?.error?.message ?? `HTTP ${res.status} from ${method} ${path}`, {
+        hint: payload?.error?.hint, exitCode: isUsageError(payload?.error?.code) ? 2 : 1,
+      });
     }
     return res;
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { SlipwayError } from '../core/errors.ts';
+import { isUsageError, SlipwayError } from '../core/errors.ts';
 import { SLIPWAY_VERSION } from '../core/version.ts';
 import { CliError } from './client.ts';
 import { appCommands } from './commands/apps.ts';
@@ -17,7 +17,7 @@ function program(): Command {
     .showHelpAfterError();
   for (const register of MODULES) register(cli);
   // Usage errors anywhere in the tree surface as CommanderError (exit 2), not process.exit.
-  const override = (c: Command) => { c.exitOverride(); c.commands.forEach(override); };
+  const override = (c: Command) => { c.exitOverride(); c.allowExcessArguments(false); c.commands.forEach(override); };
   override(cli);
   return cli;
 }
@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliError || err instanceof SlipwayError) {
       console.error(`error: ${err.message}`);
       if (err.hint) console.error(`hint: ${err.hint}`);
-      return err instanceof CliError ? err.exitCode : 1;
+      return err instanceof CliError ? err.exitCode : isUsageError(err.code) ? 2 : 1;
     }
     console.error(`error: ${(err as Error).message}`);
     return 1;

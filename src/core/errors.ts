@@ -31,3 +31,9 @@ export const notFound = (what: string, name: string, hint?: string) =>
 
 export const conflict = (code: string, message: string, hint?: string) =>
   new SlipwayError(code, message, { status: 409, hint });
+
+/**
+ * Whether an error code says the input itself was malformed (a bad flag value, a missing field):
+ * the CLI exits 2 for these, as for any usage error, and 1 for failures.
+ */
+export const isUsageError = (code: string | undefined) => code !== undefined && /^(usage|request)\.|\.bad_/.test(code);

@@ -78,6 +78,21 @@ test('mistakes people make get a clear message, the right exit code, and change 
   assert.equal(badDigest.code, 1);
   assert.match(badDigest.stderr, /artifact "sha256:0+" does not exist/);
 
+  // Bad flag values are usage errors (exit 2) even when the server is the one to check them;
+  // unknown names in filters are failures that say so, not empty lists.
+  for (const args of [['logs', 'hello', 'staging', '--limit', 'abc'], ['logs', 'hello', 'staging', '--since', 'yesterday-ish'], ['alerts', '--state', 'weird'], ['run', 'frob', 'hello-1']]) {
+    const r = await cli(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+  }
+  const alertsNoApp = await cli('alerts', 'nope');
+  assert.equal(alertsNoApp.code, 1);
+  assert.match(alertsNoApp.stderr, /app "nope" does not exist/);
+  const noSuchEnv = await cli('deployments', 'hello', '--env', 'nope');
+  assert.equal(noSuchEnv.code, 1);
+  assert.match(noSuchEnv.stderr, /hello has no environment "nope"/);
+  const unknownPath = await fetch(`${s.apiUrl}/nope`);
+  assert.equal(unknownPath.status, 401, 'no route is revealed without a token');
+
   // A tampered artifact is refused before any instance starts; the running release keeps serving.
   const staging = (await s.json('status', 'hello')).environments[0];
   const hex = staging.release.artifact.slice('sha256:'.length);

@@ -83,7 +83,7 @@ test('logs: instance output is searchable within a second; JSON lines by level a
   assert.equal(badLine.status, 400);
   assert.equal((await fetch(`${s.apiUrl}/api/v1/logs`, { method: 'POST', body: '{}' })).status, 401);
   const badSince = await s.cli('logs', 'hello', '--since', '15x');
-  assert.equal(badSince.code, 1);
+  assert.equal(badSince.code, 2, 'a bad flag value is a usage error');
   assert.match(badSince.stderr, /15x/);
 });
 
@@ -168,7 +168,7 @@ test('alerts: a log-pattern rule fires and resolves, delivered to a webhook and 
   await new Promise((r) => setTimeout(r, 2000));
   assert.equal(hook.requests.slice(before).filter((r: any) => r.body?.status === 'firing').length, 0, 'a silence stops notifications');
   const bad = await s.cli('silence', 'hello', '--for', '2x');
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2, 'a bad flag value is a usage error');
   assert.match(bad.stderr, /2x/);
 });
 

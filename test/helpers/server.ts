@@ -58,11 +58,11 @@ export function killAll(pids: number[]): void {
 /** A real `slipway server` on free loopback ports with its own data dir; everything it started is killed by PID after the test. */
 export async function startServer(t: TestContext, opts: { pollInterval?: string; args?: string[] } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-'));
-  const apiPort = await freePort();
-  const routerPort = await freePort();
-  const args = ['server', '--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort), '--poll-interval', opts.pollInterval ?? '300ms', ...(opts.args ?? [])];
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  let apiPort = 0;
+  let routerPort = 0;
+  let apiUrl = '';
   const launch = async () => {
+    const args = ['server', '--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort), '--poll-interval', opts.pollInterval ?? '300ms', ...(opts.args ?? [])];
     // The same V8 flags as `npm start` and the slipway bin give the server (see bin/slipway.js).
     const child = spawn(process.execPath, ['--max-semi-space-size=2', '--no-parallel-scavenge', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -74,8 +74,20 @@ export async function startServer(t: TestContext, opts: { pollInterval?: string;
     }, 15_000, 'the server to answer /healthz');
     return child;
   };
+  // A free port can be taken between freePort() and the server's listen (tests run side by side,
+  // and instances start on free ports too): then the first start tries other ports.
+  let first: ChildProcess | undefined;
+  for (let attempt = 1; !first; attempt++) {
+    [apiPort, routerPort] = [await freePort(), await freePort()];
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    try {
+      first = await launch();
+    } catch (err) {
+      if (attempt >= 3 || !/is already in use/.test((err as Error).message)) throw err;
+    }
+  }
   const server: TestServer = {
-    dataDir, apiUrl, routerPort, token: '', process: await launch(),
+    dataDir, apiUrl, routerPort, token: '', process: first,
     cli: (...a) => runCli(a, { SLIPWAY_URL: apiUrl, SLIPWAY_TOKEN: server.token }),
     async json(...a) {
       const r = await server.cli(...a, '--json');

@@ -26,7 +26,9 @@ export const environmentRoutes: RouteModule = (api, slipway) => {
 
   api.get('/api/v1/apps/:app/deployments', (c) => {
     const app = pipeline.requireApp(c.req.param('app'));
-    return c.json({ deployments: store.listDeployments(app.name, c.req.query('env')).map((d) => deploymentView(store, d)) });
+    const env = c.req.query('env') || undefined;
+    if (env) promotion.requireEnvironment(app.name, env);
+    return c.json({ deployments: store.listDeployments(app.name, env).map((d) => deploymentView(store, d)) });
   });
   api.get('/api/v1/deployments/:id', (c) => {
     const d = store.getDeployment(c.req.param('id'));

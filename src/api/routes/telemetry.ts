@@ -4,10 +4,12 @@ import { SlipwayError } from '../../core/errors.ts';
 import { filterFromParams, type LogRecord } from '../../telemetry/logs/index.ts';
 import { writeExposition } from '../../telemetry/exposition-out.ts';
 import type { MetricQuery } from '../../telemetry/metrics/index.ts';
+import type { AlertStateName } from '../../telemetry/alerts/types.ts';
 import { body, str } from '../request.ts';
 import type { RouteModule } from '../types.ts';
 
 const MAX_POSTED_LINES = 10_000;
+const ALERT_STATES: string[] = ['pending', 'firing', 'resolved'] satisfies AlertStateName[];
 
 export const telemetryRoutes: RouteModule = (api, slipway) => {
   const { observability: obs, pipeline } = slipway;
@@ -84,9 +86,15 @@ export const telemetryRoutes: RouteModule = (api, slipway) => {
   });
 
   // ── alerts and silences ──
-  api.get('/api/v1/alerts', (c) => c.json({
-    alerts: obs.alerts.alerts({ app: c.req.query('app') || undefined, env: c.req.query('env') || undefined, state: (c.req.query('state') || undefined) as never }),
-  }));
+  api.get('/api/v1/alerts', (c) => {
+    const app = c.req.query('app') || undefined;
+    const state = c.req.query('state') || undefined;
+    if (app) pipeline.requireApp(app);
+    if (state && !ALERT_STATES.includes(state)) {
+      throw new SlipwayError('usage.bad_value', `alert state "${state}" is not one of ${ALERT_STATES.join(', ')}`, { hint: `use --state ${ALERT_STATES.join('|')}` });
+    }
+    return c.json({ alerts: obs.alerts.alerts({ app, env: c.req.query('env') || undefined, state: state as AlertStateName | undefined }) });
+  });
   api.get('/api/v1/alerting', (c) => c.json(obs.alerts.status()));
   api.get('/api/v1/silences', (c) => c.json({ silences: obs.alerts.silences.list({ includeExpired: c.req.query('all') === '1' }) }));
   api.post('/api/v1/silences', async (c) => {

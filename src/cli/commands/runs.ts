@@ -18,6 +18,9 @@ export const runCommands: CommandModule = (cli) => {
       const action = first === 'logs' || first === 'cancel' ? first : 'show';
       const id = action === 'show' ? first : second;
       if (!id) throw new CliError(`missing run id: slipway run ${action} <run-id>`, { exitCode: 2 });
+      if (action === 'show' && second !== undefined) {
+        throw new CliError(`unknown run action "${first}"`, { exitCode: 2, hint: 'slipway run <run-id>, slipway run logs <run-id> [-f], slipway run cancel <run-id>' });
+      }
       if (action === 'cancel') {
         const run = await client().post<any>(`/api/v1/runs/${enc(id)}/cancel`);
         return print(o.json, run, () => `run ${run.id}: ${run.state === 'running' ? 'cancelling' : run.state}`);
