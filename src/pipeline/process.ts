@@ -32,11 +32,15 @@ export function runStep(command: string, opts: {
   const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let timedOut = false;
   let cancelled = false;
-  const kill = () => {
+  // One way to stop the group, whatever asks first (timeout, cancel, the shell's exit): SIGTERM,
+  // then SIGKILL to whatever is left after KILL_AFTER_MS.
+  let killTimer: NodeJS.Timeout | undefined;
+  const stopGroup = () => {
+    if (killTimer) return;
     signalGroup(child.pid, 'SIGTERM');
-    setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_AFTER_MS).unref();
+    killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_AFTER_MS).unref();
   };
-  const timer = setTimeout(() => { timedOut = true; kill(); }, opts.timeoutMs);
+  const timer = setTimeout(() => { timedOut = true; stopGroup(); }, opts.timeoutMs);
   for (const stream of ['stdout', 'stderr'] as const) {
     // Only each new chunk is searched, and a line longer than MAX_LINE is cut: a step printing
     // megabytes without a newline must not cost quadratic time or unbounded memory.
@@ -62,11 +66,9 @@ export function runStep(command: string, opts: {
     });
     child[stream].on('end', () => { if (partial) emit(partial); partial = ''; });
   }
-  let leftovers: NodeJS.Timeout | undefined;
   child.once('exit', () => {
     clearTimeout(timer);
-    signalGroup(child.pid, 'SIGTERM');
-    leftovers = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_AFTER_MS).unref();
+    stopGroup();
   });
   const done = new Promise<StepOutcome>((resolve) => {
     child.once('error', (err) => {
@@ -78,11 +80,11 @@ export function runStep(command: string, opts: {
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       // A leftover that ignored SIGTERM and let go of the pipes still gets its SIGKILL.
-      if (!groupAlive(child.pid)) clearTimeout(leftovers);
+      if (!groupAlive(child.pid)) clearTimeout(killTimer);
       resolve({ code, signal, timedOut, cancelled });
     });
   });
-  return { done, cancel: () => { cancelled = true; kill(); } };
+  return { done, cancel: () => { cancelled = true; stopGroup(); } };
 }
 
 function groupAlive(pid: number | undefined): boolean {
