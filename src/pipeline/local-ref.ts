@@ -16,13 +16,13 @@ export async function localBranchHead(repo: string, branch: string): Promise<str
   if (root === undefined || branch.split('/').some((part) => part === '' || part === '.' || part === '..')) return undefined;
   const gitDir = await gitDirOf(root);
   if (!gitDir || (await isDir(path.join(gitDir, 'reftable')))) return undefined;
-  // As git does: a missing loose ref sends it to packed-refs, any other failure is no answer.
-  const loose = await readFile(path.join(gitDir, 'refs', 'heads', branch), 'utf8').then(
-    (text) => ({ text }),
-    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' || err.code === 'ENOTDIR' ? { text: undefined } : undefined),
-  );
-  if (!loose) return undefined;
-  if (loose.text !== undefined) return sha(loose.text.trim());
+  try {
+    return sha((await readFile(path.join(gitDir, 'refs', 'heads', branch), 'utf8')).trim());
+  } catch (err) {
+    // As git does: only a missing loose ref sends it to packed-refs; any other failure is no answer.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
+  }
   const packed = await readFile(path.join(gitDir, 'packed-refs'), 'utf8').catch(() => '');
   const suffix = ` refs/heads/${branch}`;
   const line = packed.split('\n').find((l) => l.endsWith(suffix) && !l.startsWith('#') && !l.startsWith('^'));

@@ -145,14 +145,12 @@ export class Pipeline {
    * after the last await, so a poll and a hook (or two hooks) arriving together queue one run.
    */
   private async enqueue(app: string, commit: string, trigger: string, once: boolean, branch?: string): Promise<{ run: Run; created: boolean }> {
-    if (once) {
-      const existing = this.d.store.findRunForCommit(app, commit);
-      if (existing) return { run: existing, created: false };
-    }
-    const mirror = this.mirrorOf(app);
-    const info = await commitInfo(mirror, commit).catch(() => ({ author: null, message: null }));
-    const existing = once ? this.d.store.findRunForCommit(app, commit) : undefined;
-    if (existing) return { run: existing, created: false };
+    const existing = () => (once ? this.d.store.findRunForCommit(app, commit) : undefined);
+    const before = existing(); // saves starting `git log` for a commit that has its run
+    if (before) return { run: before, created: false };
+    const info = await commitInfo(this.mirrorOf(app), commit).catch(() => ({ author: null, message: null }));
+    const after = existing();
+    if (after) return { run: after, created: false };
     const number = this.d.store.nextRunNumber(app);
     const run: Run = {
       id: `${app}-${number}`, app, number, commit, branch: branch ?? this.d.store.getApp(app)!.branch, author: info.author, message: info.message,
@@ -197,15 +195,8 @@ export class Pipeline {
     }
   }
 
-  /**
-   * Branch heads move → one run per new commit. A repository that stops answering is reported once.
-   * Each process the server starts stalls its event loop, which the router shares, for about 1 ms
-   * per 35 MB of the server's memory (fork copies its page tables), so a quiet poll starts none
-   * for a repository on this machine (its ref files are read) and one `git ls-remote` for any
-   * other; only a head that moved is fetched.
-   */
+  /** Every app, side by side: a remote slow to answer (up to git's timeout) delays no other app. */
   private pollAll(): void {
-    // Side by side: a remote that is slow to answer (up to git's timeout) delays no other app.
     for (const app of this.d.store.listApps()) {
       if (this.stopped || this.polling.has(app.name)) continue;
       this.polling.add(app.name);
@@ -213,6 +204,13 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Branch heads move → one run per new commit. A repository that stops answering is reported once.
+   * Each process the server starts stalls its event loop, which the router shares, for about 1 ms
+   * per 35 MB of the server's memory (fork copies its page tables), so a quiet poll starts none
+   * for a repository on this machine (its ref files are read) and one `git ls-remote` for any
+   * other; only a head that moved is fetched.
+   */
   private async poll(app: App): Promise<void> {
     try {
       const remote = (await localBranchHead(app.repo, app.branch)) ?? (await checkRemote(app.repo, app.branch));
