@@ -87,7 +87,7 @@ export async function fetchRef(mirror: string, ref: string): Promise<Resolved> {
     status: 404, hint: 'give a branch name, a tag or a commit sha that the repository has',
   });
   if (!/^[0-9a-f]{7,40}$/.test(ref)) {
-    for (const [prefix, kind] of [['refs/heads/', 'branch'], ['refs/tags/', 'tag']] as const) {
+    for (const prefix of ['refs/heads/', 'refs/tags/']) {
       const name = ref.startsWith(prefix) ? ref.slice(prefix.length) : ref;
       if (ref.startsWith('refs/') && !ref.startsWith(prefix)) continue;
       const fetched = await git(['--git-dir', mirror, 'fetch', '--quiet', '--no-tags', 'origin', `+${prefix}${name}:${prefix}${name}`]);
@@ -96,7 +96,7 @@ export async function fetchRef(mirror: string, ref: string): Promise<Resolved> {
         throw new SlipwayError('git.failed', `git fetch ${ref} failed: ${gitReason(fetched.stderr)}`, { status: 502 });
       }
       const commit = (await mustGit(['--git-dir', mirror, 'rev-parse', `${prefix}${name}^{commit}`], 'git rev-parse')).trim();
-      return { commit, branch: kind === 'branch' ? name : undefined };
+      return { commit, branch: prefix === 'refs/heads/' ? name : undefined };
     }
     throw unknown();
   }
